@@ -1,0 +1,53 @@
+# One entry point for every check. `make test` is what CI runs (.ci/run).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := $(CURDIR)/.venv
+BIN := $(VENV)/bin
+COLLECTION_LINK := $(VENV)/collections/ansible_collections/osworld/aws
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(VENV)/collections
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
+
+.PHONY: venv demo test lint mypy sanity unit integration molecule bench clean
+
+venv: $(VENV)/.installed $(COLLECTION_LINK)
+
+$(VENV)/.installed: requirements/dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements/dev.txt
+	touch $@
+
+$(COLLECTION_LINK):
+	mkdir -p $(dir $@)
+	ln -sfn $(CURDIR) $@
+
+demo: venv
+	$(BIN)/python scripts/demo.py
+
+test: venv lint sanity unit integration molecule
+
+lint: venv mypy
+	ansible-lint --profile production --offline
+
+mypy: venv
+	$(BIN)/python -m mypy --config-file .mypy.ini
+
+sanity: venv
+	$(BIN)/python scripts/sanity.py
+
+unit: venv
+	$(PYTEST) tests/unit
+
+integration: venv
+	$(PYTEST) tests/integration
+
+molecule: venv
+	cd extensions && molecule test --all
+
+bench: venv
+	$(BIN)/python -m tests.bench
+
+clean:
+	rm -rf $(VENV) tests/output build *.tar.gz

@@ -1,0 +1,141 @@
+# This module util is PRIVATE to the collection. It may change without notice.
+"""AWS sessions and calls with the collection's single retry policy.
+
+botocore's standard retry mode handles throttling, 5xx and dropped connections with
+jittered exponential backoff. The only other retry here covers eventual consistency:
+a resource created a moment ago that another endpoint does not know yet.
+"""
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import AWSCallError, OSWorldError, from_botocore
+
+try:
+    import boto3
+    import botocore
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError
+except ImportError:  # pragma: no cover - reported by the module as a missing requirement
+    HAS_BOTO3 = False
+else:
+    HAS_BOTO3 = True
+
+USER_AGENT = "osworld.aws/0.1.0"
+MAX_ATTEMPTS = 10
+EVENTUAL_CONSISTENCY_CODES = frozenset(
+    {
+        "InvalidInstanceID.NotFound",
+        "InvalidGroup.NotFound",
+        "InvalidGroupId.NotFound",
+        "InvalidVpcID.NotFound",
+        "InvalidSubnetID.NotFound",
+        "InvalidRouteTableID.NotFound",
+        "InvalidInternetGatewayID.NotFound",
+    }
+)
+# 0.5 s doubling to 8 s: about 30 s in all, long enough for EC2's usual propagation delay.
+CONSISTENCY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0)
+
+
+@dataclass(frozen=True)
+class ConnectionParams:
+    region: str
+    endpoint_url: str | None = None
+    profile: str | None = None
+    access_key: str | None = None
+    secret_key: str | None = None
+    session_token: str | None = None
+
+
+def retry_config() -> Any:
+    return Config(
+        retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
+        connect_timeout=10,
+        read_timeout=60,
+        user_agent_extra=USER_AGENT,
+    )
+
+
+def library_versions() -> dict[str, str]:
+    if not HAS_BOTO3:
+        return {}
+    return {"boto3_version": boto3.__version__, "botocore_version": botocore.__version__}
+
+
+class AWS:
+    """One region's AWS clients, created lazily and shared by every call of a module run."""
+
+    def __init__(self, params: ConnectionParams, sleep: Callable[[float], None] = time.sleep) -> None:
+        if not HAS_BOTO3:
+            raise OSWorldError("boto3 and botocore are required: pip install boto3")
+        self.params = params
+        self.region = params.region
+        self._sleep = sleep
+        self._clients: dict[str, Any] = {}
+        try:
+            self._session = boto3.session.Session(
+                profile_name=params.profile,
+                aws_access_key_id=params.access_key,
+                aws_secret_access_key=params.secret_key,
+                aws_session_token=params.session_token,
+                region_name=params.region,
+            )
+        except BotoCoreError as exc:
+            raise OSWorldError(f"Cannot open an AWS session: {exc}") from exc
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self._session.client(
+                service,
+                region_name=self.region,
+                # None lets botocore read AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> itself.
+                endpoint_url=self.params.endpoint_url or None,
+                config=retry_config(),
+            )
+        return self._clients[service]
+
+    def call(self, service: str, operation: str, *, wait_for_consistency: bool = False, **kwargs: Any) -> Any:
+        """Calls `operation` (botocore's snake_case name); AWS failures become AWSCallError.
+
+        With wait_for_consistency, a NotFound for a resource just created is retried a few
+        times before it counts as real.
+        """
+        method = getattr(self.client(service), operation)
+        delays: Iterable[float] = CONSISTENCY_DELAYS if wait_for_consistency else ()
+        for delay in (*delays, None):
+            try:
+                return method(**kwargs)
+            except ClientError as exc:
+                error = from_botocore(operation, exc)
+                if delay is None or error.code not in EVENTUAL_CONSISTENCY_CODES:
+                    raise error from exc
+                self._sleep(delay)
+            except BotoCoreError as exc:
+                raise from_botocore(operation, exc) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def paginate(self, service: str, operation: str, result_key: str, **kwargs: Any) -> list[Any]:
+        """Every item of `result_key` over all pages (a nested key like Reservations[].Instances[] works)."""
+        paginator = self.client(service).get_paginator(operation)
+        try:
+            return list(paginator.paginate(**kwargs).search(result_key))
+        except (ClientError, BotoCoreError) as exc:
+            raise from_botocore(operation, exc) from exc
+
+    def caller_access_key(self) -> str | None:
+        """The access key id in use, resolved locally (no API call): identifies the account for caches."""
+        credentials = self._session.get_credentials()
+        return credentials.access_key if credentials else None
+
+
+def is_error(exc: Exception, *codes: str) -> bool:
+    return isinstance(exc, AWSCallError) and exc.code in codes
+
+
+def env_region() -> str | None:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")

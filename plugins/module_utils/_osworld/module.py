@@ -1,0 +1,64 @@
+# This module util is PRIVATE to the collection. It may change without notice.
+"""The base of every osworld.aws module: connection options, one AWS handle, one failure path."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from .aws import AWS, HAS_BOTO3, ConnectionParams, env_region, library_versions
+from .errors import AWSCallError, OSWorldError
+from .validation import validate_region
+
+CONNECTION_ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
+    "region": {"type": "str", "aliases": ["aws_region"]},
+    "endpoint_url": {"type": "str", "aliases": ["aws_endpoint_url"]},
+    "profile": {"type": "str", "aliases": ["aws_profile"]},
+    "access_key": {"type": "str", "aliases": ["aws_access_key_id"], "no_log": False},
+    "secret_key": {"type": "str", "aliases": ["aws_secret_access_key"], "no_log": True},
+    "session_token": {"type": "str", "aliases": ["aws_session_token"], "no_log": True},
+}
+
+DEFAULT_REGION = "us-east-1"
+
+
+class OSWorldAWSModule:
+    """AnsibleModule plus the connection options and the collection's error reporting."""
+
+    def __init__(self, argument_spec: dict[str, Any], **kwargs: Any) -> None:
+        spec = dict(CONNECTION_ARGUMENT_SPEC)
+        spec.update(argument_spec)
+        self.module = AnsibleModule(argument_spec=spec, **kwargs)
+        if not HAS_BOTO3:
+            self.module.fail_json(msg=missing_required_lib("boto3"))
+        self.params: dict[str, Any] = self.module.params
+        self.check_mode: bool = self.module.check_mode
+        self.diff_mode: bool = self.module._diff
+
+    def connection_params(self) -> ConnectionParams:
+        region = self.params["region"] or env_region() or DEFAULT_REGION
+        return ConnectionParams(
+            region=validate_region(region, "region"),
+            endpoint_url=self.params["endpoint_url"],
+            profile=self.params["profile"],
+            access_key=self.params["access_key"],
+            secret_key=self.params["secret_key"],
+            session_token=self.params["session_token"],
+        )
+
+    def warn(self, message: str) -> None:
+        self.module.warn(message)
+
+    def run(self, action: Callable[[AWS], dict[str, Any]]) -> None:
+        """Runs `action` against AWS and exits; every failure leaves through fail_json here."""
+        try:
+            aws = AWS(self.connection_params())
+            result = action(aws)
+        except AWSCallError as exc:
+            self.module.fail_json(msg=exc.message, **exc.as_result(), **library_versions())
+        except OSWorldError as exc:
+            self.module.fail_json(msg=exc.message, **exc.details)
+        if not self.diff_mode:
+            result.pop("diff", None)
+        self.module.exit_json(**result)

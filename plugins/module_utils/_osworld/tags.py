@@ -1,0 +1,89 @@
+# This module util is PRIVATE to the collection. It may change without notice.
+"""The collection's tags: how it marks what it creates and finds it again."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+MANAGED_BY_KEY = "osworld:managed-by"
+MANAGED_BY_VALUE = "osworld.aws"
+ROLE_KEY = "osworld:role"
+FLEET_KEY = "osworld:fleet"
+EXPIRES_AT_KEY = "osworld:expires-at"
+COMPONENT_KEY = "osworld:component"
+STACK_KEY = "osworld:stack"
+NAME_KEY = "Name"
+RESERVED_PREFIX = "osworld:"
+
+
+def tag_dict(aws_tags: Iterable[Mapping[str, str]] | None) -> dict[str, str]:
+    return {tag["Key"]: tag["Value"] for tag in aws_tags or ()}
+
+
+def tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
+    return [{"Key": key, "Value": tags[key]} for key in sorted(tags)]
+
+
+def tag_specifications(resource_types: Sequence[str], tags: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Tags applied by the create call itself, so an interrupted run never leaves an untagged resource."""
+    return [{"ResourceType": resource_type, "Tags": tag_list(tags)} for resource_type in resource_types]
+
+
+def filters(**by_name: str | Sequence[str]) -> list[dict[str, Any]]:
+    """EC2 Filters from keyword arguments; underscores become dashes (instance_state_name=...)."""
+    result = []
+    for name, values in sorted(by_name.items()):
+        listed = [values] if isinstance(values, str) else list(values)
+        result.append({"Name": name.replace("_", "-"), "Values": listed})
+    return result
+
+
+def tag_filters(tags: Mapping[str, str]) -> list[dict[str, Any]]:
+    return [{"Name": f"tag:{key}", "Values": [tags[key]]} for key in sorted(tags)]
+
+
+def is_managed(tags: Mapping[str, str]) -> bool:
+    return tags.get(MANAGED_BY_KEY) == MANAGED_BY_VALUE
+
+
+def merge_extra_tags(own: Mapping[str, str], extra: Mapping[str, Any] | None) -> dict[str, str]:
+    """User tags never override the collection's own, which teardown and reaping rely on."""
+    merged = {str(key): str(value) for key, value in (extra or {}).items() if not str(key).startswith(RESERVED_PREFIX)}
+    merged.update(own)
+    return merged
+
+
+def stack_tags(stack: str, component: str, name: str, extra: Mapping[str, Any] | None = None) -> dict[str, str]:
+    own = {
+        MANAGED_BY_KEY: MANAGED_BY_VALUE,
+        STACK_KEY: stack,
+        COMPONENT_KEY: component,
+        NAME_KEY: name,
+    }
+    return merge_extra_tags(own, extra)
+
+
+def stack_filter(stack: str, component: str) -> list[dict[str, Any]]:
+    return tag_filters({MANAGED_BY_KEY: MANAGED_BY_VALUE, STACK_KEY: stack, COMPONENT_KEY: component})
+
+
+def format_expiry(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def expiry_after(now: datetime, minutes: int) -> str:
+    return format_expiry(now + timedelta(minutes=minutes))
+
+
+def parse_expiry(value: str | None) -> datetime | None:
+    """None for a missing or unreadable value: the reaper never acts on a tag it cannot read."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment
