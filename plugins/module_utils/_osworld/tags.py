@@ -13,6 +13,8 @@ FLEET_KEY = "osworld:fleet"
 EXPIRES_AT_KEY = "osworld:expires-at"
 COMPONENT_KEY = "osworld:component"
 STACK_KEY = "osworld:stack"
+# On the env security group: the subnet the stack launches VMs into (created or adopted).
+SUBNET_KEY = "osworld:subnet"
 NAME_KEY = "Name"
 RESERVED_PREFIX = "osworld:"
 
