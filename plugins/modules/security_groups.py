@@ -1,0 +1,180 @@
+#!/usr/bin/python
+# Copyright: osworld.aws contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: security_groups
+short_description: The OSWorld env and host security groups, kept exactly as the guide says
+version_added: 0.1.0
+description:
+  - Creates or repairs the security group of the OSWorld environment VMs with exactly the
+    guide's 8 inbound rules and 1 outbound rule, and the host machine's group with SSH and the
+    monitor port.
+  - Rules someone added by hand are removed, missing ones restored, and a changed description is
+    updated in place (a rule is identified by direction, protocol, ports and source).
+  - Groups are found again by the tags C(osworld:managed-by=osworld.aws), C(osworld:stack) and
+    C(osworld:component); with O(state=absent) only groups carrying those tags are deleted.
+  - Ports 80, 5000, 8006, 8080, 8081 and 9222 are opened to O(internal_cidr) only, which must be a
+    private range; port 5000 runs commands without authentication.
+author: osworld.aws maintainers
+extends_documentation_fragment:
+  - osworld.aws.connection
+  - osworld.aws.attributes
+  - osworld.aws.attributes.ALL
+options:
+  stack:
+    description: Name of the stack (the O(stack) of M(osworld.aws.network)); prefixes the group names.
+    type: str
+    default: osworld
+  state:
+    description: Whether the groups should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+  vpc_id:
+    description: The VPC of the groups. Required with O(state=present).
+    type: str
+  subnet_id:
+    description:
+      - The subnet the env VMs launch into, recorded as the tag C(osworld:subnet) on the env group
+        so that M(osworld.aws.fleet) finds it again. Required with O(state=present).
+    type: str
+  admin_cidrs:
+    description: Sources of SSH (22) and noVNC (5910) on the VMs, and of SSH and the monitor port on the host.
+    type: list
+    elements: str
+    default: ["0.0.0.0/0"]
+  internal_cidr:
+    description: Source of the VPC-internal ports (80, 5000, 8006, 8080, 8081, 9222); the VPC's CIDR.
+    type: str
+  monitor_port:
+    description: The host's monitor dashboard port.
+    type: int
+    default: 8080
+  host_group:
+    description: Whether to manage the host machine's group too.
+    type: bool
+    default: true
+  extra_tags:
+    description: Tags added to both groups; keys starting with C(osworld:) are reserved and ignored.
+    type: dict
+    default: {}
+"""
+
+EXAMPLES = r"""
+- name: The guide's security groups in a VPC, SSH and noVNC from the office only
+  osworld.aws.security_groups:
+    vpc_id: vpc-0123456789abcdef0
+    subnet_id: subnet-0123456789abcdef0
+    internal_cidr: 10.20.0.0/16
+    admin_cidrs: [203.0.113.0/24]
+
+- name: Delete the stack's groups (only those the collection created)
+  osworld.aws.security_groups:
+    stack: osworld
+    state: absent
+"""
+
+RETURN = r"""
+env_security_group_id:
+  description: Id of the env VMs' group (the OSWorld C(AWS_SECURITY_GROUP_ID)).
+  returned: state=present
+  type: str
+  sample: sg-0123456789abcdef0
+host_security_group_id:
+  description: Id of the host's group.
+  returned: state=present and host_group=true
+  type: str
+  sample: sg-0fedcba9876543210
+groups:
+  description: Each managed group by component, with its rules and tags after the run.
+  returned: state=present
+  type: dict
+  contains:
+    group_id:
+      description: The group's id.
+      type: str
+    rules:
+      description: The group's rules (direction, protocol, from_port, to_port, source, description).
+      type: list
+      elements: dict
+removed:
+  description: The groups deleted (or that would be, in check mode).
+  returned: state=absent
+  type: list
+  elements: dict
+"""
+
+from typing import Any
+
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import AWS
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.errors import OSWorldError
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.module import OSWorldAWSModule
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.security_groups import (
+    GroupSpec,
+    ensure_groups,
+    env_group_spec,
+    host_group_spec,
+    remove_groups,
+)
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.stack import (
+    COMPONENT_ENV_SECURITY_GROUP,
+    COMPONENT_HOST_SECURITY_GROUP,
+)
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.validation import (
+    validate_cidrs,
+    validate_internal_cidr,
+    validate_port,
+    validate_resource_id,
+)
+
+
+def desired_groups(params: dict[str, Any]) -> list[GroupSpec]:
+    for name in ("vpc_id", "subnet_id", "internal_cidr"):
+        if not params[name]:
+            raise OSWorldError(f"{name} is required with state=present")
+    validate_resource_id(params["vpc_id"], "vpc", "vpc_id")
+    subnet_id = validate_resource_id(params["subnet_id"], "subnet", "subnet_id")
+    admin_cidrs = validate_cidrs(params["admin_cidrs"], "admin_cidrs")
+    internal_cidr = validate_internal_cidr(params["internal_cidr"], "internal_cidr")
+    monitor_port = validate_port(params["monitor_port"], "monitor_port")
+    specs = [env_group_spec(params["stack"], admin_cidrs, internal_cidr, subnet_id, params["extra_tags"])]
+    if params["host_group"]:
+        specs.append(host_group_spec(params["stack"], admin_cidrs, monitor_port, params["extra_tags"]))
+    return specs
+
+
+def main() -> None:
+    module = OSWorldAWSModule(
+        argument_spec={
+            "stack": {"type": "str", "default": "osworld"},
+            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+            "vpc_id": {"type": "str"},
+            "subnet_id": {"type": "str"},
+            "admin_cidrs": {"type": "list", "elements": "str", "default": ["0.0.0.0/0"]},
+            "internal_cidr": {"type": "str"},
+            "monitor_port": {"type": "int", "default": 8080},
+            "host_group": {"type": "bool", "default": True},
+            "extra_tags": {"type": "dict", "default": {}},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+
+    def run(aws: AWS) -> dict[str, Any]:
+        if params["state"] == "absent":
+            return remove_groups(aws, params["stack"], module.check_mode)
+        specs = desired_groups(params)
+        result = ensure_groups(aws, params["vpc_id"], params["stack"], specs, module.check_mode)
+        groups = result["groups"]
+        result["env_security_group_id"] = groups[COMPONENT_ENV_SECURITY_GROUP]["group_id"]
+        if COMPONENT_HOST_SECURITY_GROUP in groups:
+            result["host_security_group_id"] = groups[COMPONENT_HOST_SECURITY_GROUP]["group_id"]
+        return result
+
+    module.run(run)
+
+
+if __name__ == "__main__":
+    main()
