@@ -11,13 +11,12 @@ from typing import Any
 
 from .aws import AWS
 from .errors import AWSCallError, OSWorldError
-from .stack import COMPONENT_INTERNET_GATEWAY, COMPONENT_ROUTE_TABLE, COMPONENT_SUBNET, COMPONENT_VPC
+from .stack import COMPONENT_INTERNET_GATEWAY, COMPONENT_ROUTE_TABLE, COMPONENT_SUBNET, COMPONENT_VPC, PLANNED_ID
 from .tags import COMPONENT_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, STACK_KEY, filters, stack_tags, tag_filters, tag_specifications
 
 DEFAULT_ROUTE = "0.0.0.0/0"
 # Subnets and gateways are released a little after the instances in them terminate.
 DEPENDENCY_DELAYS = (2.0, 4.0, 8.0, 15.0, 15.0, 15.0, 15.0, 15.0)
-PLANNED = "(created)"
 
 
 @dataclass(frozen=True)
@@ -82,7 +81,7 @@ def ensure_network(aws: AWS, spec: NetworkSpec, check_mode: bool) -> dict[str, A
     vpc = _find_vpc(aws, spec.stack)
     fresh = vpc is None
     if vpc is None:
-        vpc = _create(aws, check_mode, created, COMPONENT_VPC, "create_vpc", "Vpc", {"VpcId": PLANNED, "CidrBlock": spec.vpc_cidr},
+        vpc = _create(aws, check_mode, created, COMPONENT_VPC, "create_vpc", "Vpc", {"VpcId": PLANNED_ID, "CidrBlock": spec.vpc_cidr},
                       CidrBlock=spec.vpc_cidr, TagSpecifications=tag_specifications(["vpc"], spec.tags(COMPONENT_VPC)))
     elif vpc["CidrBlock"] != spec.vpc_cidr:
         raise OSWorldError(
@@ -96,7 +95,7 @@ def ensure_network(aws: AWS, spec: NetworkSpec, check_mode: bool) -> dict[str, A
         if spec.availability_zone:
             subnet_args["AvailabilityZone"] = spec.availability_zone
         subnet = _create(aws, check_mode, created, COMPONENT_SUBNET, "create_subnet", "Subnet",
-                         {"SubnetId": PLANNED, "CidrBlock": spec.subnet_cidr, "AvailabilityZone": spec.availability_zone},
+                         {"SubnetId": PLANNED_ID, "CidrBlock": spec.subnet_cidr, "AvailabilityZone": spec.availability_zone},
                          wait_for_consistency=True, TagSpecifications=tag_specifications(["subnet"], spec.tags(COMPONENT_SUBNET)),
                          **subnet_args)
     elif subnet["CidrBlock"] != spec.subnet_cidr:
@@ -148,7 +147,7 @@ def _ensure_gateway(aws: AWS, spec: NetworkSpec, vpc_id: str, fresh: bool, check
         if gateways:
             return str(gateways[0]["InternetGatewayId"])
     gateway = _create(aws, check_mode, created, COMPONENT_INTERNET_GATEWAY, "create_internet_gateway", "InternetGateway",
-                      {"InternetGatewayId": PLANNED},
+                      {"InternetGatewayId": PLANNED_ID},
                       TagSpecifications=tag_specifications(["internet-gateway"], spec.tags(COMPONENT_INTERNET_GATEWAY)))
     gateway_id = str(gateway["InternetGatewayId"])
     if not check_mode:
@@ -162,7 +161,7 @@ def _ensure_route_table(
     table = None if fresh else _first_tagged(aws, "describe_route_tables", "RouteTables", vpc_id, spec.stack)
     if table is None:
         table = _create(aws, check_mode, created, COMPONENT_ROUTE_TABLE, "create_route_table", "RouteTable",
-                        {"RouteTableId": PLANNED, "Routes": [], "Associations": []},
+                        {"RouteTableId": PLANNED_ID, "Routes": [], "Associations": []},
                         wait_for_consistency=True, VpcId=vpc_id,
                         TagSpecifications=tag_specifications(["route-table"], spec.tags(COMPONENT_ROUTE_TABLE)))
     table_id = str(table["RouteTableId"])

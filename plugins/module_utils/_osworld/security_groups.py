@@ -11,7 +11,7 @@ from typing import Any
 from .aws import AWS
 from .errors import AWSCallError, OSWorldError
 from .rules import EGRESS, INGRESS, Rule, RuleDiff, apply_diff, diff_rules, ip_permissions, make_rule, rules_for_diff, rules_from_ip_permissions
-from .stack import COMPONENT_ENV_SECURITY_GROUP, COMPONENT_HOST_SECURITY_GROUP
+from .stack import COMPONENT_ENV_SECURITY_GROUP, COMPONENT_HOST_SECURITY_GROUP, PLANNED_ID
 from .tags import COMPONENT_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, STACK_KEY, SUBNET_KEY, stack_tags, tag_dict, tag_filters, tag_list, tag_specifications
 
 # The guide's inbound rules: (port, audience, description). "admin" ports follow
@@ -140,7 +140,7 @@ def _ensure_group(
         before_rules: list[Rule] = []
         before_tags: dict[str, str] = {}
         rules_now = [AWS_DEFAULT_EGRESS]
-        group_id = "sg-(created)"
+        group_id = PLANNED_ID
         if not check_mode:
             group_id = aws.call(
                 "ec2",

@@ -15,6 +15,8 @@ COMPONENT_INTERNET_GATEWAY = "internet-gateway"
 COMPONENT_ROUTE_TABLE = "route-table"
 COMPONENT_ENV_SECURITY_GROUP = "env-security-group"
 COMPONENT_HOST_SECURITY_GROUP = "host-security-group"
+# Stands for the id of a resource that check mode would create.
+PLANNED_ID = "(created)"
 
 
 @dataclass(frozen=True)
