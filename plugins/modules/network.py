@@ -12,12 +12,12 @@ description:
     gateway and a route table whose default route goes to the gateway, all tagged
     C(osworld:managed-by=osworld.aws) and C(osworld:stack=<stack>) at creation and found again by
     those tags on the next run.
-  - With O(subnet_id) or O(vpc_id), adopts that network: checks that it exists and reports its
+  - With O(subnet_id) or O(vpc_id), adopts that network; it checks that it exists and reports its
     ids and CIDR (the source of the VPC-internal rules), and creates nothing in it.
   - With O(state=absent), deletes only the pieces carrying the stack's tags; an adopted network is
     never touched. Instances and security groups in it must be gone first.
   - A fresh network takes 8 API calls, a re-run 4 and no mutating call.
-author: osworld.aws maintainers
+author: OSWorld AWS maintainers (@osworld-aws)
 extends_documentation_fragment:
   - osworld.aws.connection
   - osworld.aws.attributes

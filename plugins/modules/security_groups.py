@@ -17,7 +17,7 @@ description:
     C(osworld:component); with O(state=absent) only groups carrying those tags are deleted.
   - Ports 80, 5000, 8006, 8080, 8081 and 9222 are opened to O(internal_cidr) only, which must be a
     private range; port 5000 runs commands without authentication.
-author: osworld.aws maintainers
+author: OSWorld AWS maintainers (@osworld-aws)
 extends_documentation_fragment:
   - osworld.aws.connection
   - osworld.aws.attributes

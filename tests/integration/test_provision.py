@@ -85,7 +85,7 @@ def test_fresh_account_gets_the_guides_network_groups_and_env_file(aws: AWSHarne
         assert description == GUIDE_INBOUND[port]
         assert source == ("172.31.0.0/16" if port in INTERNAL_PORTS else "0.0.0.0/0")
     assert outbound(env_group) == [("-1", "0.0.0.0/0", "Allow all outbound traffic")]
-    assert [(port, source) for port, source, _ in inbound(host_group)] == [(22, "0.0.0.0/0"), (8080, "0.0.0.0/0")]
+    assert [(port, source) for port, source, _description in inbound(host_group)] == [(22, "0.0.0.0/0"), (8080, "0.0.0.0/0")]
 
     for resource in (*vpcs, *subnets, *gateways, *tables):
         tags = {tag["Key"]: tag["Value"] for tag in resource.get("Tags", [])}
@@ -194,7 +194,7 @@ def test_adopted_subnet_outside_172_31_creates_only_the_groups(aws: AWSHarness) 
     groups = managed_groups(aws)
     env_group = groups["env-security-group"]
     assert env_group["VpcId"] == vpc_id
-    internal_sources = {source for port, source, _ in inbound(env_group) if port in INTERNAL_PORTS}
+    internal_sources = {source for port, source, _description in inbound(env_group) if port in INTERNAL_PORTS}
     assert internal_sources == {"10.20.0.0/16"}
     assert read_env_file(aws)["AWS_SUBNET_ID"] == subnet_id
 
@@ -210,10 +210,10 @@ def test_restricted_admin_cidrs_limit_ssh_novnc_and_monitor(aws: AWSHarness) -> 
     assert run.rc == 0, run.stdout
     groups = managed_groups(aws)
     env_rules = inbound(groups["env-security-group"])
-    admin = {(port, source) for port, source, _ in env_rules if port not in INTERNAL_PORTS}
+    admin = {(port, source) for port, source, _description in env_rules if port not in INTERNAL_PORTS}
     assert admin == {(port, cidr) for port in (22, 5910) for cidr in ("203.0.113.0/24", "198.51.100.10/32")}
-    assert all(source != "0.0.0.0/0" for _, source, _ in env_rules)
-    host = {(port, source) for port, source, _ in inbound(groups["host-security-group"])}
+    assert all(source != "0.0.0.0/0" for _port, source, _description in env_rules)
+    host = {(port, source) for port, source, _description in inbound(groups["host-security-group"])}
     assert host == {(port, cidr) for port in (22, 9090) for cidr in ("203.0.113.0/24", "198.51.100.10/32")}
 
 

@@ -128,7 +128,7 @@ class AWSHarness:
             command.append("--diff")
         run_env = self.env({"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", **(env or {})})
         completed = subprocess.run(
-            command, cwd=self.workdir, env=run_env, capture_output=True, text=True, timeout=timeout
+            command, cwd=self.workdir, env=run_env, capture_output=True, text=True, timeout=timeout, check=False
         )
         try:
             output = json.loads(completed.stdout[completed.stdout.index("{") :])

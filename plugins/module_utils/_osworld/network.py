@@ -62,7 +62,8 @@ def adopt_network(aws: AWS, vpc_id: str | None, subnet_id: str | None) -> dict[s
         if vpc_id and subnet["VpcId"] != vpc_id:
             raise OSWorldError(f"subnet_id {subnet_id} is in {subnet['VpcId']}, not in vpc_id {vpc_id}")
         vpc_id = subnet["VpcId"]
-    assert vpc_id is not None
+    if not vpc_id:
+        raise OSWorldError("vpc_id or subnet_id is required to adopt a network")
     vpc = _one(aws, "describe_vpcs", "Vpcs", "vpc_id", vpc_id, VpcIds=[vpc_id])
     if not subnet_id:
         subnets = aws.paginate("ec2", "describe_subnets", "Subnets[]", Filters=filters(vpc_id=vpc_id))
@@ -235,4 +236,3 @@ def _when_released(sleep: Callable[[float], None], action: Callable[[], Any]) ->
 def _view(result: Mapping[str, Any]) -> dict[str, Any]:
     keys = ("adopted", "availability_zone", "internet_gateway_id", "route_table_id", "subnet_cidr", "subnet_id", "vpc_cidr", "vpc_id")
     return {key: result.get(key) for key in keys}
-

@@ -54,7 +54,7 @@ def all_outbound() -> tuple[Rule, ...]:
 def env_group_spec(
     stack: str, admin_cidrs: Sequence[str], internal_cidr: str, subnet_id: str, extra_tags: Mapping[str, Any]
 ) -> GroupSpec:
-    ingress = []
+    ingress: list[Rule] = []
     for port, audience, description in GUIDE_ENV_INGRESS:
         sources = admin_cidrs if audience == "admin" else [internal_cidr]
         ingress.extend(make_rule(INGRESS, "tcp", port, port, source, description) for source in sources)
