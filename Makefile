@@ -44,7 +44,8 @@ integration: venv
 	$(PYTEST) tests/integration
 
 molecule: venv
-	cd extensions && molecule test --all
+	cd extensions && OSWORLD_MOLECULE_MOTO_PORT=$$($(BIN)/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') \
+		molecule test --all
 
 bench: venv
 	$(BIN)/python -m tests.bench
