@@ -1,0 +1,614 @@
+# This module util is PRIVATE to the collection. It may change without notice.
+"""Preflight: everything that can be checked before a playbook creates anything.
+
+Input checks are pure (no AWS call) and return findings; the AWS checks are read-only and few
+(provision.yml's re-run budget counts every call). Every error names the variable to fix, in the
+playbook's spelling (osworld_*), so a user reads one line and knows what to change.
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from .aws import AWS
+from .errors import AWSCallError, OSWorldError
+from .tags import RESERVED_PREFIX
+from .validation import (
+    REGION_PATTERN,
+    validate_cidr,
+    validate_internal_cidr,
+    validate_port,
+    validate_range,
+    validate_resource_id,
+    validate_screen_size,
+)
+
+ERROR = "error"
+WARNING = "warning"
+
+# Input checks (no API call), then the AWS checks, each of which implies the inputs it reads.
+COMMON = "common"
+IMAGE_MAP = "image_map"
+NETWORK_INPUTS = "network_inputs"
+FLEET_INPUTS = "fleet_inputs"
+IMAGE = "image"
+NETWORK = "network"
+INSTANCE_TYPE = "instance_type"
+KEY_PAIR = "key_pair"
+QUOTA = "quota"
+INPUT_CHECKS = (COMMON, IMAGE_MAP, NETWORK_INPUTS, FLEET_INPUTS)
+AWS_CHECKS = (IMAGE, NETWORK, INSTANCE_TYPE, KEY_PAIR, QUOTA)
+ALL_CHECKS = INPUT_CHECKS + AWS_CHECKS
+IMPLIED_INPUTS = {IMAGE: IMAGE_MAP, NETWORK: NETWORK_INPUTS, INSTANCE_TYPE: FLEET_INPUTS, KEY_PAIR: FLEET_INPUTS, QUOTA: FLEET_INPUTS}
+
+# A guard against typos (5000 for 50), not an AWS limit: the vCPU quota check covers the real one.
+MAX_ENV_COUNT = 1000
+RESERVED_FLEET = "all"
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+INSTANCE_TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$")
+KEY_NAME_PATTERN = re.compile(r"^[\x20-\x7e]{1,255}$")
+WHOLE_INTERNET = frozenset({"0.0.0.0/0", "::/0"})
+# The official OSWorld AMI lives in us-east-1: the first place to look for a missing image.
+IMAGE_HOME_REGION = "us-east-1"
+MAX_REGIONS_SEARCHED = 3
+ACCESS_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess"})
+
+# Service Quotas codes of the on-demand vCPU quotas, by instance family.
+STANDARD_VCPU_QUOTA = "L-1216C47A"
+VCPU_QUOTAS = {
+    "standard": (STANDARD_VCPU_QUOTA, "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances"),
+    "g": ("L-DB2E81BA", "Running On-Demand G and VT instances"),
+    "p": ("L-417A185B", "Running On-Demand P instances"),
+    "x": ("L-7295265B", "Running On-Demand X instances"),
+    "f": ("L-74FC7D96", "Running On-Demand F instances"),
+    "inf": ("L-1945791B", "Running On-Demand Inf instances"),
+}
+STANDARD_FAMILY_LETTERS = frozenset("acdhimrtz")
+# Above this share of the quota the fleet alone leaves little room for anything else running.
+QUOTA_WARNING_SHARE = 0.8
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    level: str
+    variable: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class PreflightInput:
+    """The playbook variables preflight reads (None or empty: not given)."""
+
+    region: str
+    image_id_map: Mapping[str, Any] = field(default_factory=dict)
+    screen_size: str = "1920x1080"
+    instance_type: str = "t3.medium"
+    key_name: str | None = None
+    vpc_id: str | None = None
+    subnet_id: str | None = None
+    security_group_id: str | None = None
+    vpc_cidr: str = "172.31.0.0/16"
+    subnet_cidr: str = "172.31.0.0/20"
+    availability_zone: str | None = None
+    internal_cidr: str | None = None
+    admin_cidrs: Sequence[str] = ("0.0.0.0/0",)
+    monitor_port: int = 8080
+    name_prefix: str = "osworld"
+    fleet: str = "default"
+    env_count: int = 0
+    ttl_minutes: int = 180
+    extra_tags: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def adopts_network(self) -> bool:
+        return bool(self.vpc_id or self.subnet_id)
+
+
+@dataclass
+class Report:
+    """What preflight found; `facts` carries what later roles can reuse (the AMI, the zone)."""
+
+    findings: list[Finding] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [finding for finding in self.findings if finding.level == ERROR]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [finding for finding in self.findings if finding.level == WARNING]
+
+    def error(self, check: str, variable: str, message: str) -> None:
+        self.findings.append(Finding(check, ERROR, variable, message))
+
+    def warn(self, check: str, variable: str, message: str) -> None:
+        self.findings.append(Finding(check, WARNING, variable, message))
+
+    def skip(self, check: str, reason: str) -> None:
+        self.skipped.append({"check": check, "reason": reason})
+
+    def guard(self, check: str, variable: str, validate: Any) -> Any:
+        """Runs one validation function; its OSWorldError becomes an error finding."""
+        try:
+            return validate()
+        except OSWorldError as exc:
+            self.error(check, variable, exc.message)
+            return None
+
+
+def expand_checks(requested: Iterable[str]) -> list[str]:
+    """The requested checks plus the input checks they depend on, in running order."""
+    wanted = set(requested)
+    unknown = sorted(wanted - set(ALL_CHECKS))
+    if unknown:
+        raise OSWorldError(f"osworld_preflight_checks: unknown check(s) {', '.join(unknown)} (known: {', '.join(ALL_CHECKS)})")
+    if wanted:
+        wanted.add(COMMON)
+    wanted.update(IMPLIED_INPUTS[check] for check in AWS_CHECKS if check in wanted)
+    return [check for check in ALL_CHECKS if check in wanted]
+
+
+def failure_message(errors: Sequence[Finding]) -> str:
+    if len(errors) == 1:
+        return f"Preflight: {errors[0].message}"
+    listed = "; ".join(f"({number}) {finding.message}" for number, finding in enumerate(errors, 1))
+    return f"Preflight found {len(errors)} problems, nothing was created: {listed}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Input checks (pure)
+
+
+def check_inputs(inputs: PreflightInput, checks: Sequence[str], known_regions: Iterable[str] = ()) -> Report:
+    report = Report()
+    if COMMON in checks:
+        check_common(report, inputs, known_regions)
+    # A malformed region would only add a second, confusing error about the map.
+    if IMAGE_MAP in checks and REGION_PATTERN.match(inputs.region or ""):
+        image_id = resolve_image_id(report, inputs.image_id_map, inputs.region, inputs.screen_size)
+        if image_id:
+            report.facts["image_id"] = image_id
+    if NETWORK_INPUTS in checks:
+        check_network_inputs(report, inputs)
+    if FLEET_INPUTS in checks:
+        check_fleet_inputs(report, inputs)
+    return report
+
+
+def check_common(report: Report, inputs: PreflightInput, known_regions: Iterable[str] = ()) -> None:
+    region = inputs.region
+    if not REGION_PATTERN.match(region or ""):
+        report.error(COMMON, "osworld_region", f"osworld_region: '{region}' is not an AWS region name (expected e.g. us-east-1)")
+    else:
+        known = set(known_regions)
+        if known and region not in known:
+            report.warn(COMMON, "osworld_region", f"osworld_region: '{region}' is not a region this botocore knows; check the spelling")
+    if not NAME_PATTERN.match(inputs.name_prefix or ""):
+        report.error(
+            COMMON,
+            "osworld_name_prefix",
+            f"osworld_name_prefix: '{inputs.name_prefix}' must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit",
+        )
+    check_extra_tags(report, inputs.extra_tags)
+
+
+def check_extra_tags(report: Report, extra_tags: Mapping[str, Any]) -> None:
+    if not isinstance(extra_tags, Mapping):
+        report.error(COMMON, "osworld_extra_tags", "osworld_extra_tags: must be a mapping of tag keys to values")
+        return
+    for key, value in extra_tags.items():
+        key = str(key)
+        shown = f"osworld_extra_tags['{key}']"
+        if key.startswith(RESERVED_PREFIX):
+            report.warn(COMMON, "osworld_extra_tags", f"{shown}: keys starting with '{RESERVED_PREFIX}' are the collection's own and are ignored")
+        elif key.lower().startswith("aws:"):
+            report.error(COMMON, "osworld_extra_tags", f"{shown}: keys starting with 'aws:' are reserved by AWS")
+        elif not 1 <= len(key) <= 128:
+            report.error(COMMON, "osworld_extra_tags", f"{shown}: a tag key has 1-128 characters")
+        elif value is None or isinstance(value, (Mapping, list)):
+            report.error(COMMON, "osworld_extra_tags", f"{shown}: a tag value must be a string, not {type(value).__name__}")
+        elif len(str(value)) > 256:
+            report.error(COMMON, "osworld_extra_tags", f"{shown}: a tag value has at most 256 characters")
+    # AWS allows 50 tags per resource; the collection's own take up to 8 of them.
+    if len(extra_tags) > 42:
+        report.error(COMMON, "osworld_extra_tags", f"osworld_extra_tags: {len(extra_tags)} tags, at most 42 fit beside the collection's own")
+
+
+def map_path(region: str, screen_size: str | None = None) -> str:
+    path = f"osworld_image_id_map['{region}']"
+    return f"{path}['{screen_size}']" if screen_size else path
+
+
+def resolve_image_id(report: Report, image_id_map: Mapping[str, Any], region: str, screen_size: str) -> str | None:
+    """The AMI for region and screen size; other regions' malformed entries only warn (not used now)."""
+    if not isinstance(image_id_map, Mapping) or not image_id_map:
+        report.error(IMAGE_MAP, "osworld_image_id_map", "osworld_image_id_map: must map regions to an AMI id (or to {screen size: AMI id})")
+        return None
+    if report.guard(IMAGE_MAP, "osworld_screen_size", lambda: validate_screen_size(screen_size, "osworld_screen_size")) is None:
+        return None
+    for other in sorted(str(key) for key in image_id_map if str(key) != region):
+        problem = image_entry_problem(image_id_map[other], other, screen_size)
+        if not REGION_PATTERN.match(other):
+            report.warn(IMAGE_MAP, "osworld_image_id_map", f"{map_path(other)}: '{other}' is not an AWS region name")
+        elif problem and "screen size" not in problem:
+            report.warn(IMAGE_MAP, "osworld_image_id_map", problem)
+    if region not in image_id_map:
+        regions = ", ".join(sorted(str(key) for key in image_id_map))
+        report.error(
+            IMAGE_MAP,
+            "osworld_image_id_map",
+            f"osworld_image_id_map has no AMI for osworld_region {region} (it has: {regions}); add {map_path(region)}, "
+            "copying the OSWorld AMI into that region if needed (aws ec2 copy-image)",
+        )
+        return None
+    problem = image_entry_problem(image_id_map[region], region, screen_size)
+    if problem:
+        variable = "osworld_screen_size" if problem.startswith("osworld_screen_size") else "osworld_image_id_map"
+        report.error(IMAGE_MAP, variable, problem)
+        return None
+    return image_entry(image_id_map[region], screen_size)
+
+
+def image_entry(value: Any, screen_size: str) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping) and isinstance(value.get(screen_size), str):
+        return str(value[screen_size])
+    return None
+
+
+def image_entry_problem(value: Any, region: str, screen_size: str) -> str | None:
+    """Why a map entry gives no usable AMI for the screen size (None: it does)."""
+    if isinstance(value, Mapping):
+        if screen_size not in value:
+            sizes = ", ".join(sorted(str(key) for key in value)) or "none"
+            return f"osworld_screen_size: {map_path(region)} has no AMI for screen size {screen_size} (it has: {sizes})"
+        path, image_id = map_path(region, screen_size), value[screen_size]
+    else:
+        path, image_id = map_path(region), value
+    if not isinstance(image_id, str):
+        return f"{path}: expected an AMI id string, got {type(image_id).__name__}"
+    try:
+        validate_resource_id(image_id, "ami", path)
+    except OSWorldError as exc:
+        return exc.message
+    return None
+
+
+def check_network_inputs(report: Report, inputs: PreflightInput) -> None:
+    for variable, value, kind in (
+        ("osworld_vpc_id", inputs.vpc_id, "vpc"),
+        ("osworld_subnet_id", inputs.subnet_id, "subnet"),
+        ("osworld_security_group_id", inputs.security_group_id, "sg"),
+    ):
+        if value:
+            report.guard(NETWORK_INPUTS, variable, lambda value=value, kind=kind, variable=variable: validate_resource_id(value, kind, variable))
+    internal = None
+    if inputs.internal_cidr:
+        internal = report.guard(NETWORK_INPUTS, "osworld_internal_cidr", lambda: validate_internal_cidr(str(inputs.internal_cidr), "osworld_internal_cidr"))
+    if not inputs.adopts_network:
+        check_dedicated_network(report, inputs, internal)
+    check_admin_cidrs(report, inputs.admin_cidrs)
+    port = report.guard(NETWORK_INPUTS, "osworld_monitor_port", lambda: validate_port(inputs.monitor_port, "osworld_monitor_port"))
+    if port == 22:
+        report.error(NETWORK_INPUTS, "osworld_monitor_port", "osworld_monitor_port: 22 is SSH on the host; pick another port (the guide's is 8080)")
+
+
+def check_dedicated_network(report: Report, inputs: PreflightInput, internal_cidr: str | None) -> None:
+    vpc = report.guard(NETWORK_INPUTS, "osworld_vpc_cidr", lambda: validate_cidr(inputs.vpc_cidr, "osworld_vpc_cidr"))
+    subnet = report.guard(NETWORK_INPUTS, "osworld_subnet_cidr", lambda: validate_cidr(inputs.subnet_cidr, "osworld_subnet_cidr"))
+    if inputs.availability_zone and not inputs.availability_zone.startswith(inputs.region):
+        report.error(
+            NETWORK_INPUTS,
+            "osworld_availability_zone",
+            f"osworld_availability_zone: {inputs.availability_zone} is not a zone of osworld_region {inputs.region}",
+        )
+    if vpc is None or subnet is None:
+        return
+    vpc_net, subnet_net = ipaddress.ip_network(vpc), ipaddress.ip_network(subnet)
+    for variable, network in (("osworld_vpc_cidr", vpc_net), ("osworld_subnet_cidr", subnet_net)):
+        if network.version != 4 or not 16 <= network.prefixlen <= 28:
+            report.error(NETWORK_INPUTS, variable, f"{variable}: {network} must be an IPv4 block between /16 and /28 (an AWS limit)")
+            return
+    if not subnet_net.subnet_of(vpc_net):  # type: ignore[arg-type]
+        report.error(NETWORK_INPUTS, "osworld_subnet_cidr", f"osworld_subnet_cidr: {subnet} is not inside osworld_vpc_cidr {vpc}")
+    if internal_cidr is None:
+        # Without osworld_internal_cidr the VPC's CIDR is the source of port 5000 and the other internal ports.
+        report.guard(NETWORK_INPUTS, "osworld_vpc_cidr", lambda: validate_internal_cidr(vpc, "osworld_vpc_cidr"))
+    elif not subnet_net.subnet_of(ipaddress.ip_network(internal_cidr)):  # type: ignore[arg-type]
+        report.warn(NETWORK_INPUTS, "osworld_internal_cidr", internal_reach_warning(internal_cidr, subnet))
+
+
+def internal_reach_warning(internal_cidr: str, subnet_cidr: str) -> str:
+    return (
+        f"osworld_internal_cidr: {internal_cidr} does not contain the subnet {subnet_cidr}: the host in that subnet "
+        "cannot reach the VMs' backend (5000), VNC, Chrome and VLC ports"
+    )
+
+
+def check_admin_cidrs(report: Report, admin_cidrs: Sequence[str]) -> None:
+    if isinstance(admin_cidrs, str) or not admin_cidrs:
+        report.error(NETWORK_INPUTS, "osworld_admin_cidrs", "osworld_admin_cidrs: a list of at least one CIDR block is required")
+        return
+    cidrs = [report.guard(NETWORK_INPUTS, "osworld_admin_cidrs", lambda value=value: validate_cidr(value, "osworld_admin_cidrs")) for value in admin_cidrs]
+    open_to_all = sorted(WHOLE_INTERNET.intersection(cidr for cidr in cidrs if cidr))
+    if open_to_all:
+        report.warn(
+            NETWORK_INPUTS,
+            "osworld_admin_cidrs",
+            f"osworld_admin_cidrs contains {', '.join(open_to_all)}: SSH (22) and noVNC (5910) on every VM, and SSH and the "
+            "monitor port on the host, are open to the whole internet; set it to your own address, e.g. ['203.0.113.7/32']",
+        )
+
+
+def check_fleet_inputs(report: Report, inputs: PreflightInput) -> None:
+    fleet = inputs.fleet or ""
+    if not NAME_PATTERN.match(fleet):
+        report.error(FLEET_INPUTS, "osworld_fleet", f"osworld_fleet: '{fleet}' must be 1-63 letters, digits, '.', '_' or '-'")
+    elif fleet == RESERVED_FLEET and inputs.env_count > 0:
+        report.error(FLEET_INPUTS, "osworld_fleet", "osworld_fleet: 'all' is reserved (teardown.yml uses it for every fleet); name the fleet")
+    report.guard(FLEET_INPUTS, "osworld_env_count", lambda: validate_range(inputs.env_count, "osworld_env_count", 0, MAX_ENV_COUNT))
+    if inputs.ttl_minutes < 0:
+        report.error(FLEET_INPUTS, "osworld_ttl_minutes", f"osworld_ttl_minutes: {inputs.ttl_minutes} is negative (0 means already due for reaping)")
+    if not INSTANCE_TYPE_PATTERN.match(inputs.instance_type or ""):
+        report.error(FLEET_INPUTS, "osworld_instance_type", f"osworld_instance_type: '{inputs.instance_type}' is not an instance type like t3.medium")
+    if inputs.key_name is not None and not KEY_NAME_PATTERN.match(inputs.key_name):
+        report.error(FLEET_INPUTS, "osworld_key_name", "osworld_key_name: a key pair name has 1-255 printable ASCII characters")
+
+
+# ---------------------------------------------------------------------------------------------
+# AWS checks (read-only)
+
+
+def check_aws(aws: AWS, inputs: PreflightInput, checks: Sequence[str], report: Report) -> Report:
+    """Runs the AWS checks; the inputs must have passed. At most one call per check on the happy path."""
+    zone = inputs.availability_zone if not inputs.adopts_network else None
+    if IMAGE in checks and report.facts.get("image_id"):
+        check_image(aws, inputs, str(report.facts["image_id"]), report)
+    if NETWORK in checks and inputs.adopts_network:
+        zone = check_network(aws, inputs, report) or zone
+    if zone:
+        report.facts["availability_zone"] = zone
+    if INSTANCE_TYPE in checks:
+        check_instance_type(aws, inputs.instance_type, zone, report)
+    if KEY_PAIR in checks and inputs.key_name:
+        check_key_pair(aws, inputs.key_name, report)
+    if QUOTA in checks:
+        if inputs.env_count > 0:
+            check_vcpu_quota(aws, inputs.instance_type, inputs.env_count, report)
+        else:
+            report.skip(QUOTA, "osworld_env_count is 0")
+    return report
+
+
+def iam_action(service: str, operation: str) -> str:
+    prefix = {"service-quotas": "servicequotas"}.get(service, service)
+    return f"{prefix}:{''.join(part.capitalize() for part in operation.split('_'))}"
+
+
+def _call(aws: AWS, report: Report, check: str, service: str, operation: str, **kwargs: Any) -> Any:
+    """One read call; a missing permission becomes a finding that names the IAM action to grant."""
+    try:
+        return aws.call(service, operation, **kwargs)
+    except AWSCallError as exc:
+        if exc.code in ACCESS_DENIED_CODES:
+            action = iam_action(service, operation)
+            report.error(
+                check,
+                action,
+                f"the AWS identity may not call {action} ({exc.code}: {exc.aws_message}); grant it (see policies/operator.json)",
+            )
+            return None
+        raise
+
+
+def describe_images(aws: AWS, report: Report, image_ids: Sequence[str]) -> list[dict[str, Any]] | None:
+    """Images among image_ids visible in aws.region; a filter, so a missing id is no error."""
+    found = _call(aws, report, IMAGE, "ec2", "describe_images", Filters=[{"Name": "image-id", "Values": list(image_ids)}])
+    return None if found is None else list(found.get("Images", []))
+
+
+def check_image(aws: AWS, inputs: PreflightInput, image_id: str, report: Report) -> None:
+    images = describe_images(aws, report, [image_id])
+    if images is None:
+        return
+    path = image_path(inputs.image_id_map, inputs.region, inputs.screen_size)
+    if images:
+        image = images[0]
+        report.facts["image_name"] = image.get("Name")
+        if image.get("State") != "available":
+            report.error(IMAGE, "osworld_image_id_map", f"{path}: {image_id} is '{image.get('State')}' in {inputs.region}, not available")
+        return
+    candidates: list[dict[str, Any]] = []
+    for other in search_regions(inputs.image_id_map, inputs.region, inputs.screen_size):
+        wanted = sorted({image_id, *([entry] if (entry := image_entry(inputs.image_id_map.get(other), inputs.screen_size)) else [])})
+        found = describe_images(AWS(replace(aws.params, region=other)), report, wanted)
+        candidates.extend({**image, "Region": other} for image in found or () if image.get("State") == "available")
+    local_copy = None
+    named = sorted({str(image["Name"]) for image in candidates if image.get("Name")})
+    if named:
+        found_here = _call(aws, report, IMAGE, "ec2", "describe_images", Filters=[{"Name": "name", "Values": named}, {"Name": "state", "Values": ["available"]}])
+        local = sorted((found_here or {}).get("Images", []), key=lambda image: str(image.get("CreationDate", "")), reverse=True)
+        local_copy = local[0] if local else None
+    report.error(IMAGE, "osworld_image_id_map", missing_image_message(path, image_id, inputs.region, candidates, local_copy))
+
+
+def image_path(image_id_map: Mapping[str, Any], region: str, screen_size: str) -> str:
+    return map_path(region, screen_size if isinstance(image_id_map.get(region), Mapping) else None)
+
+
+def search_regions(image_id_map: Mapping[str, Any], region: str, screen_size: str) -> list[str]:
+    """Where to look for a missing AMI: other regions of the map, then the official image's home."""
+    others = [str(key) for key in sorted(image_id_map) if key != region and REGION_PATTERN.match(str(key))]
+    others = [key for key in others if image_entry(image_id_map[key], screen_size)] + [IMAGE_HOME_REGION]
+    unique = list(dict.fromkeys(key for key in others if key != region))
+    return unique[:MAX_REGIONS_SEARCHED]
+
+
+def missing_image_message(
+    path: str, image_id: str, region: str, candidates: Sequence[Mapping[str, Any]], local_copy: Mapping[str, Any] | None
+) -> str:
+    message = f"{path}: {image_id} does not exist in {region} or is not shared with this account"
+    if local_copy:
+        return (
+            f"{message}; an image named '{local_copy.get('Name')}' is available there as {local_copy['ImageId']}: "
+            f"set {path} to {local_copy['ImageId']}"
+        )
+    if candidates:
+        source = sorted(candidates, key=lambda image: (image["ImageId"] != image_id, image["Region"]))[0]
+        name = source.get("Name") or "osworld"
+        return (
+            f"{message}; {source['ImageId']} ('{name}') is available in {source['Region']}: copy it with "
+            f"`aws ec2 copy-image --source-region {source['Region']} --source-image-id {source['ImageId']} --name {name} "
+            f"--region {region}` and set {path} to the new id"
+        )
+    return f"{message}, nor in the other regions searched; check the id (AMI ids differ per region)"
+
+
+def check_network(aws: AWS, inputs: PreflightInput, report: Report) -> str | None:
+    """The adopted subnet (and VPC) exist and belong together; returns the subnet's zone."""
+    if inputs.subnet_id:
+        subnets = _describe_or_missing(aws, report, "describe_subnets", "Subnets", "osworld_subnet_id", inputs.subnet_id, SubnetIds=[inputs.subnet_id])
+        if not subnets:
+            return None
+        subnet = subnets[0]
+        if inputs.vpc_id and subnet.get("VpcId") != inputs.vpc_id:
+            report.error(
+                NETWORK,
+                "osworld_subnet_id",
+                f"osworld_subnet_id: {inputs.subnet_id} is in {subnet.get('VpcId')}, not in osworld_vpc_id {inputs.vpc_id}",
+            )
+        report.facts["vpc_id"] = subnet.get("VpcId")
+        report.facts["subnet_cidr"] = subnet.get("CidrBlock")
+        if inputs.internal_cidr and subnet.get("CidrBlock"):
+            internal, cidr = ipaddress.ip_network(inputs.internal_cidr), ipaddress.ip_network(subnet["CidrBlock"])
+            if not cidr.subnet_of(internal):  # type: ignore[arg-type]
+                report.warn(NETWORK, "osworld_internal_cidr", internal_reach_warning(str(internal), str(cidr)))
+        return str(subnet["AvailabilityZone"]) if subnet.get("AvailabilityZone") else None
+    assert inputs.vpc_id is not None
+    _describe_or_missing(aws, report, "describe_vpcs", "Vpcs", "osworld_vpc_id", inputs.vpc_id, VpcIds=[inputs.vpc_id])
+    return None
+
+
+def _describe_or_missing(
+    aws: AWS, report: Report, operation: str, key: str, variable: str, resource_id: str, **kwargs: Any
+) -> list[dict[str, Any]]:
+    try:
+        found = _call(aws, report, NETWORK, "ec2", operation, **kwargs)
+    except AWSCallError as exc:
+        if not exc.code.endswith((".NotFound", ".Malformed")):
+            raise
+        found = {key: []}
+    items = list((found or {}).get(key, []))
+    if found is not None and not items:
+        report.error(NETWORK, variable, f"{variable}: {resource_id} does not exist in {aws.region}")
+    return items
+
+
+def check_instance_type(aws: AWS, instance_type: str, zone: str | None, report: Report) -> None:
+    location_type, location = ("availability-zone", zone) if zone else ("region", aws.region)
+    offered = _offerings(aws, report, location_type, [{"Name": "location", "Values": [str(location)]}, {"Name": "instance-type", "Values": [instance_type]}])
+    if offered is None or offered:
+        return
+    zones: list[str] = []
+    if zone:
+        found = _offerings(aws, report, "availability-zone", [{"Name": "instance-type", "Values": [instance_type]}])
+        zones = sorted({str(offer["Location"]) for offer in found or ()})
+    report.error(INSTANCE_TYPE, "osworld_instance_type", instance_type_message(instance_type, aws.region, zone, zones))
+
+
+def _offerings(aws: AWS, report: Report, location_type: str, filters: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    found = _call(aws, report, INSTANCE_TYPE, "ec2", "describe_instance_type_offerings", LocationType=location_type, Filters=filters)
+    return None if found is None else list(found.get("InstanceTypeOfferings", []))
+
+
+def instance_type_message(instance_type: str, region: str, zone: str | None, zones: Sequence[str]) -> str:
+    if not zone:
+        return f"osworld_instance_type: {instance_type} is not offered in {region}; check the spelling or pick another type"
+    if zones:
+        return (
+            f"osworld_instance_type: {instance_type} is not offered in {zone} (the subnet's zone) but is in {', '.join(zones)}: "
+            "pick another type, or a subnet (osworld_subnet_id / osworld_availability_zone) in one of those zones"
+        )
+    return f"osworld_instance_type: {instance_type} is not offered in {zone} nor anywhere in {region}; check the spelling or pick another type"
+
+
+def check_key_pair(aws: AWS, key_name: str, report: Report) -> None:
+    try:
+        found = _call(aws, report, KEY_PAIR, "ec2", "describe_key_pairs", KeyNames=[key_name])
+    except AWSCallError as exc:
+        if exc.code != "InvalidKeyPair.NotFound":
+            raise
+        found = {"KeyPairs": []}
+    if found is not None and not found.get("KeyPairs"):
+        report.error(
+            KEY_PAIR,
+            "osworld_key_name",
+            f"osworld_key_name: key pair '{key_name}' does not exist in {aws.region}; create or import it "
+            f"(aws ec2 import-key-pair --region {aws.region} --key-name {key_name} ...) or leave osworld_key_name empty",
+        )
+
+
+def vcpu_quota_for(instance_type: str) -> tuple[str, str] | None:
+    """The on-demand vCPU quota (code, name) that an instance type counts against; None if unknown."""
+    family = re.match(r"^([a-z]+)", instance_type)
+    letters = family.group(1) if family else ""
+    if letters in ("inf", "vt"):
+        return VCPU_QUOTAS["inf" if letters == "inf" else "g"]
+    if letters in ("dl", "trn", "hpc", "mac", "u"):
+        return None
+    if letters[:1] in STANDARD_FAMILY_LETTERS:
+        return VCPU_QUOTAS["standard"]
+    return VCPU_QUOTAS.get(letters[:1])
+
+
+def quota_finding(instance_type: str, env_count: int, vcpus: int, quota: float, quota_code: str, quota_name: str, region: str) -> Finding | None:
+    needed = env_count * vcpus
+    detail = f"{env_count} x {instance_type} need {needed} vCPUs; the quota {quota_code} ({quota_name}) in {region} is {int(quota)}"
+    if needed > quota:
+        return Finding(QUOTA, ERROR, "osworld_env_count", f"osworld_env_count: {detail}: lower osworld_env_count or request a quota increase")
+    if needed > QUOTA_WARNING_SHARE * quota:
+        return Finding(QUOTA, WARNING, "osworld_env_count", f"osworld_env_count: {detail}, and other running instances count against it too")
+    return None
+
+
+def check_vcpu_quota(aws: AWS, instance_type: str, env_count: int, report: Report) -> None:
+    quota = vcpu_quota_for(instance_type)
+    if quota is None:
+        report.skip(QUOTA, f"no known on-demand vCPU quota for {instance_type}")
+        return
+    code, name = quota
+    try:
+        value = float(aws.call("service-quotas", "get_service_quota", ServiceCode="ec2", QuotaCode=code)["Quota"]["Value"])
+    except AWSCallError as exc:
+        # Service Quotas is optional: some endpoints (emulators, some partitions) do not answer.
+        reason = f"Service Quotas did not answer for {code} ({exc.code}); the vCPU quota was not checked"
+        report.skip(QUOTA, reason)
+        report.warn(QUOTA, "osworld_env_count", f"osworld_env_count: {reason}")
+        return
+    try:
+        found = _call(aws, report, QUOTA, "ec2", "describe_instance_types", InstanceTypes=[instance_type])
+    except AWSCallError as exc:
+        if exc.code != "InvalidInstanceType":
+            raise
+        found = {"InstanceTypes": []}
+    if found is None:
+        return
+    types = found.get("InstanceTypes", [])
+    if not types:
+        report.error(QUOTA, "osworld_instance_type", f"osworld_instance_type: {instance_type} is not an instance type known in {aws.region}")
+        return
+    vcpus = int(types[0]["VCpuInfo"]["DefaultVCpus"])
+    report.facts["vcpus_needed"] = env_count * vcpus
+    finding = quota_finding(instance_type, env_count, vcpus, value, code, name, aws.region)
+    if finding:
+        report.findings.append(finding)

@@ -1,0 +1,283 @@
+#!/usr/bin/python
+# Copyright: osworld.aws contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: preflight
+short_description: Check an OSWorld deployment's inputs and AWS account before anything is created
+version_added: 0.1.0
+description:
+  - Runs first in every playbook of the collection. Checks the inputs without any AWS call, then,
+    for the checks that need it, reads the account with a few describe calls. It never changes
+    anything.
+  - Every failure is one message that names the playbook variable to fix (C(osworld_region),
+    C(osworld_image_id_map['us-east-1']), C(osworld_subnet_id), ...); all problems found are
+    listed at once.
+  - "Input checks (no AWS call): V(common) (region name, name prefix, extra tags), V(image_map)
+    (the region and screen size have an AMI in O(image_id_map)), V(network_inputs) (resource
+    ids, CIDRs, the internal CIDR is private, the monitor port), V(fleet_inputs) (fleet name,
+    VM count, TTL, instance type and key name spelling)."
+  - "AWS checks (read-only): V(image) (the AMI exists and is available in the region; when it
+    is not, other regions of the map and C(us-east-1) are searched and an C(aws ec2 copy-image)
+    command is suggested), V(network) (an adopted subnet and VPC exist and belong together),
+    V(instance_type) (offered in the subnet's zone, else in the region), V(key_pair) (exists,
+    when O(key_name) is set), V(quota) (the on-demand vCPU quota covers O(env_count) VMs, when
+    O(env_count) > 0; skipped with a warning where Service Quotas does not answer)."
+  - Each AWS check implies the input checks it reads; on the happy path each makes one call.
+author: osworld.aws maintainers
+extends_documentation_fragment:
+  - osworld.aws.connection
+  - osworld.aws.attributes
+  - osworld.aws.attributes.READ_ONLY
+options:
+  checks:
+    description:
+      - The checks to run. V(common) always runs with any other.
+      - Playbooks that only scale or delete VMs pass input checks only, so that they make no AWS call here.
+    type: list
+    elements: str
+    choices: [common, image_map, network_inputs, fleet_inputs, image, network, instance_type, key_pair, quota]
+    default: [common, image_map, network_inputs, fleet_inputs, image, network, instance_type, key_pair, quota]
+  image_id_map:
+    description:
+      - The guide's IMAGE_ID_MAP (C(osworld_image_id_map)); region to an AMI id, or to a mapping of
+        screen size to AMI id.
+    type: dict
+    default: {}
+  screen_size:
+    description: Picks the AMI within a region's mapping (C(osworld_screen_size)).
+    type: str
+    default: 1920x1080
+  instance_type:
+    description: The env VMs' instance type (C(osworld_instance_type)).
+    type: str
+    default: t3.medium
+  key_name:
+    description: The env VMs' key pair (C(osworld_key_name)); not checked when empty.
+    type: str
+  vpc_id:
+    description: An adopted VPC (C(osworld_vpc_id)).
+    type: str
+  subnet_id:
+    description: An adopted subnet (C(osworld_subnet_id)); its zone is where the instance type must be offered.
+    type: str
+  security_group_id:
+    description: An env security group given explicitly (C(osworld_security_group_id)); only its spelling is checked.
+    type: str
+  vpc_cidr:
+    description: CIDR of a dedicated VPC (C(osworld_vpc_cidr)); checked only when no network is adopted.
+    type: str
+    default: 172.31.0.0/16
+  subnet_cidr:
+    description: CIDR of the dedicated subnet (C(osworld_subnet_cidr)), inside O(vpc_cidr).
+    type: str
+    default: 172.31.0.0/20
+  availability_zone:
+    description: Zone of the dedicated subnet (C(osworld_availability_zone)).
+    type: str
+  internal_cidr:
+    description:
+      - Source of the VPC-internal ports (C(osworld_internal_cidr)); must be a private range because
+        port 5000 runs commands without authentication. Empty means the VPC's CIDR.
+    type: str
+  admin_cidrs:
+    description: Sources of SSH and noVNC (C(osworld_admin_cidrs)); the whole internet gives a warning.
+    type: list
+    elements: str
+    default: ["0.0.0.0/0"]
+  monitor_port:
+    description: The host's monitor port (C(osworld_monitor_port)).
+    type: int
+    default: 8080
+  name_prefix:
+    description: The stack name (C(osworld_name_prefix)).
+    type: str
+    default: osworld
+  fleet:
+    description: The fleet name (C(osworld_fleet)); V(all) is reserved for teardown.
+    type: str
+    default: default
+  env_count:
+    description: VMs the fleet should have (C(osworld_env_count)), 0 to 1000.
+    type: int
+    default: 0
+  ttl_minutes:
+    description: The VMs' lifetime (C(osworld_ttl_minutes)); 0 or more.
+    type: int
+    default: 180
+  extra_tags:
+    description: Tags added to everything created (C(osworld_extra_tags)).
+    type: dict
+    default: {}
+notes:
+  - Calls on the happy path, at most one each, only for the checks requested
+    C(ec2:DescribeImages), C(ec2:DescribeSubnets) (or C(ec2:DescribeVpcs)) when a network is adopted,
+    C(ec2:DescribeInstanceTypeOfferings), C(ec2:DescribeKeyPairs) when O(key_name) is set,
+    C(servicequotas:GetServiceQuota) and C(ec2:DescribeInstanceTypes) when O(env_count) > 0.
+  - A missing permission is reported with the IAM action to grant.
+"""
+
+EXAMPLES = r"""
+- name: Everything provision.yml needs
+  osworld.aws.preflight:
+    region: eu-west-1
+    image_id_map:
+      eu-west-1: {"1920x1080": ami-0123456789abcdef0}
+    subnet_id: subnet-0123456789abcdef0
+    admin_cidrs: [203.0.113.7/32]
+
+- name: Input checks only (no AWS call), before scaling a fleet
+  osworld.aws.preflight:
+    checks: [common, image_map, fleet_inputs]
+    region: us-east-1
+    image_id_map: {us-east-1: ami-0d23263edb96951d8}
+    env_count: 20
+"""
+
+RETURN = r"""
+checks:
+  description: The checks that ran (the requested ones and the input checks they imply).
+  returned: always
+  type: list
+  elements: str
+findings:
+  description: Every error and warning, each with its check, level, variable and message.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"check": "network_inputs", "level": "warning", "variable": "osworld_admin_cidrs", "message": "..."}]
+skipped_checks:
+  description: Checks that did not run, with the reason (e.g. Service Quotas did not answer).
+  returned: always
+  type: list
+  elements: dict
+image_id:
+  description: The AMI for the region and screen size.
+  returned: when the image_map check ran and passed
+  type: str
+  sample: ami-0d23263edb96951d8
+image_name:
+  description: The AMI's name.
+  returned: when the image check found it
+  type: str
+availability_zone:
+  description: The zone the VMs will launch in, when known (the adopted subnet's, or O(availability_zone)).
+  returned: when known
+  type: str
+"""
+
+from typing import Any
+
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import AWS, env_region
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.errors import OSWorldError
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.module import DEFAULT_REGION, OSWorldAWSModule
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.preflight import (
+    ALL_CHECKS,
+    AWS_CHECKS,
+    PreflightInput,
+    Report,
+    check_aws,
+    check_inputs,
+    expand_checks,
+    failure_message,
+)
+
+try:
+    import botocore.session
+except ImportError:  # pragma: no cover - reported by OSWorldAWSModule
+    pass
+
+
+def known_regions() -> list[str]:
+    try:
+        return list(botocore.session.get_session().get_available_regions("ec2"))
+    except Exception:  # pylint: disable=broad-exception-caught  # a hint only: no list, no warning
+        return []
+
+
+def main() -> None:
+    module = OSWorldAWSModule(
+        argument_spec={
+            "checks": {"type": "list", "elements": "str", "choices": list(ALL_CHECKS), "default": list(ALL_CHECKS)},
+            "image_id_map": {"type": "dict", "default": {}},
+            "screen_size": {"type": "str", "default": "1920x1080"},
+            "instance_type": {"type": "str", "default": "t3.medium"},
+            "key_name": {"type": "str"},
+            "vpc_id": {"type": "str"},
+            "subnet_id": {"type": "str"},
+            "security_group_id": {"type": "str"},
+            "vpc_cidr": {"type": "str", "default": "172.31.0.0/16"},
+            "subnet_cidr": {"type": "str", "default": "172.31.0.0/20"},
+            "availability_zone": {"type": "str"},
+            "internal_cidr": {"type": "str"},
+            "admin_cidrs": {"type": "list", "elements": "str", "default": ["0.0.0.0/0"]},
+            "monitor_port": {"type": "int", "default": 8080},
+            "name_prefix": {"type": "str", "default": "osworld"},
+            "fleet": {"type": "str", "default": "default"},
+            "env_count": {"type": "int", "default": 0},
+            "ttl_minutes": {"type": "int", "default": 180},
+            "extra_tags": {"type": "dict", "default": {}},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+    inputs = PreflightInput(
+        region=params["region"] or env_region() or DEFAULT_REGION,
+        image_id_map=params["image_id_map"],
+        screen_size=params["screen_size"],
+        instance_type=params["instance_type"],
+        key_name=params["key_name"] or None,
+        vpc_id=params["vpc_id"] or None,
+        subnet_id=params["subnet_id"] or None,
+        security_group_id=params["security_group_id"] or None,
+        vpc_cidr=params["vpc_cidr"],
+        subnet_cidr=params["subnet_cidr"],
+        availability_zone=params["availability_zone"] or None,
+        internal_cidr=params["internal_cidr"] or None,
+        admin_cidrs=params["admin_cidrs"],
+        monitor_port=params["monitor_port"],
+        name_prefix=params["name_prefix"],
+        fleet=params["fleet"],
+        env_count=params["env_count"],
+        ttl_minutes=params["ttl_minutes"],
+        extra_tags=params["extra_tags"],
+    )
+    # Inputs are checked before any AWS session exists, so that a bad region is reported by its
+    # playbook name and nothing is called with it.
+    checks = expand_checks(params["checks"])
+    report = check_inputs(inputs, checks, known_regions())
+    if report.errors or not any(check in AWS_CHECKS for check in checks):
+        finish_and_exit(module, report, checks)
+    module.run(lambda aws: finish(module, check_aws(aws, inputs, checks, report), checks))
+
+
+def finish(module: OSWorldAWSModule, report: Report, checks: list[str]) -> dict[str, Any]:
+    for warning in report.warnings:
+        module.warn(warning.message)
+    if report.errors:
+        raise OSWorldError(failure_message(report.errors), findings=[finding.as_dict() for finding in report.findings])
+    return result(report, checks)
+
+
+def finish_and_exit(module: OSWorldAWSModule, report: Report, checks: list[str]) -> None:
+    for warning in report.warnings:
+        module.warn(warning.message)
+    findings = [finding.as_dict() for finding in report.findings]
+    if report.errors:
+        module.module.fail_json(msg=failure_message(report.errors), findings=findings, checks=checks)
+    module.module.exit_json(**result(report, checks))
+
+
+def result(report: Report, checks: list[str]) -> dict[str, Any]:
+    return {
+        "changed": False,
+        "checks": checks,
+        "findings": [finding.as_dict() for finding in report.findings],
+        "skipped_checks": report.skipped,
+        **report.facts,
+    }
+
+
+if __name__ == "__main__":
+    main()
