@@ -1,0 +1,615 @@
+# This module util is PRIVATE to the collection. It may change without notice.
+"""Exact-count fleets of OSWorld env VMs: pure planning first, then the few AWS calls it needs.
+
+A fleet is every VM in the region tagged `osworld:managed-by=osworld.aws`, `osworld:role=env`
+and `osworld:fleet=<name>` that is not on its way out (pending, running, stopping, stopped).
+The tags are set by RunInstances itself, so an interrupted run leaves nothing a re-run cannot
+count. Costs, whatever the size of the fleet (up to the API batch limits below):
+- a run at the right count: 1 DescribeInstances, nothing else;
+- a scale-up: that call, the network and launch checks (DescribeSecurityGroups, DescribeImages,
+  DescribeInstanceTypeOfferings, DescribeKeyPairs with a key), 1 RunInstances, 1 DescribeInstances
+  per poll until running, 1 DescribeInstances to re-count;
+- a scale-down or teardown: 1 DescribeInstances, 1 TerminateInstances, 1 DescribeInstances per
+  poll until terminated.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from ansible.module_utils.urls import open_url
+
+from .aws import AWS, is_error
+from .errors import AWSCallError, OSWorldError
+from .stack import PLANNED_ID, StackNetwork, find_stack_network
+from .tags import (
+    EXPIRES_AT_KEY,
+    FLEET_KEY,
+    MANAGED_BY_KEY,
+    MANAGED_BY_VALUE,
+    NAME_KEY,
+    ROLE_KEY,
+    STACK_KEY,
+    expiry_after,
+    filters,
+    merge_extra_tags,
+    parse_expiry,
+    tag_dict,
+    tag_filters,
+    tag_specifications,
+)
+from .validation import validate_range, validate_resource_id, validate_screen_size
+
+ROLE_ENV = "env"
+ALL_FLEETS = "all"
+LIVE_STATES = ("pending", "running", "stopping", "stopped")
+IDLE_STATES = ("stopping", "stopped")
+VNC_PORT = 5910
+BACKEND_PORT = 5000
+FLEET_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+MAX_TTL_MINUTES = 366 * 24 * 60
+
+# TerminateInstances takes at most 1,000 ids per request, and a DescribeInstances answer by
+# InstanceIds is a single page; RunInstances documents no per-request ceiling of its own (only
+# the account's vCPU quota), so launching in batches of the same 1,000 keeps every launched
+# batch terminable and pollable with one request each.
+API_BATCH = 1000
+# DescribeInstances' largest page when filtering.
+PAGE_SIZE = 1000
+
+# A re-used ClientToken returns the original launch, even of instances terminated since (a fleet
+# scaled 0 -> N -> 0 -> N asks the same question twice). The next tokens stay derived from the
+# request so that a crashed retry still replays its own launch; past these, a random one.
+DETERMINISTIC_SALTS = 4
+TOKEN_VERSION = 1
+
+# The OSWorld client's root volume: 30 GB gp3 at 4,000 IOPS and 1,000 MB/s (gp3's maximum for 4,000 IOPS).
+ROOT_VOLUME = {"VolumeSize": 30, "VolumeType": "gp3", "Iops": 4000, "Throughput": 1000, "DeleteOnTermination": True}
+
+POLL_INTERVAL = 5.0
+BACKEND_PROBE_TIMEOUT = 5.0
+BACKEND_WORKERS = 32
+
+Sleep = Callable[[float], None]
+Clock = Callable[[], float]
+Probe = Callable[[str, float], bool]
+
+
+# ---------------------------------------------------------------------------------------------
+# What the user asked for
+
+
+@dataclass(frozen=True)
+class FleetSpec:
+    fleet: str
+    count: int
+    stack: str = "osworld"
+    image_id_map: Mapping[str, Any] = field(default_factory=dict)
+    screen_size: str = "1920x1080"
+    instance_type: str = "t3.medium"
+    key_name: str | None = None
+    subnet_id: str | None = None
+    security_group_id: str | None = None
+    ttl_minutes: int = 180
+    extra_tags: Mapping[str, Any] = field(default_factory=dict)
+    wait: bool = True
+    wait_timeout: int = 600
+    wait_for_backend: bool = False
+    backend_timeout: int = 600
+
+    @property
+    def all_fleets(self) -> bool:
+        return self.fleet == ALL_FLEETS
+
+
+def validate_spec(spec: FleetSpec) -> FleetSpec:
+    """Every check that needs no AWS call, before anything is asked of AWS."""
+    if not FLEET_NAME_PATTERN.match(spec.fleet or ""):
+        raise OSWorldError(f"fleet: '{spec.fleet}' is not a fleet name (letters, digits, '-', '_', '.'; at most 63)")
+    if spec.all_fleets and spec.count != 0:
+        raise OSWorldError("fleet: 'all' only tears every fleet down (count 0 or state=absent); name one fleet to scale it")
+    if spec.count < 0:
+        raise OSWorldError(f"count: {spec.count} is negative")
+    validate_range(spec.ttl_minutes, "ttl_minutes", 0, MAX_TTL_MINUTES)
+    validate_screen_size(spec.screen_size, "screen_size")
+    if not isinstance(spec.image_id_map, Mapping):
+        raise OSWorldError("image_id_map: expected a dict of region -> AMI id (or region -> {screen size: AMI id})")
+    for name, kind in (("subnet_id", "subnet"), ("security_group_id", "sg")):
+        value = getattr(spec, name)
+        # Check mode of provision.yml passes the ids it would create.
+        if value and value != PLANNED_ID:
+            validate_resource_id(value, kind, name)
+    if spec.wait_timeout < 0 or spec.backend_timeout < 0:
+        raise OSWorldError("wait_timeout and backend_timeout must not be negative")
+    return spec
+
+
+def resolve_image(image_id_map: Mapping[str, Any], region: str, screen_size: str) -> str:
+    """The AMI for a region: the entry itself, or the screen size's entry within it (the guide's IMAGE_ID_MAP)."""
+    entry = image_id_map.get(region)
+    if entry is None:
+        known = ", ".join(sorted(image_id_map)) or "none"
+        raise OSWorldError(f"image_id_map: no AMI for region {region} (regions in the map: {known})")
+    if isinstance(entry, Mapping):
+        ami = entry.get(screen_size)
+        if ami is None:
+            known = ", ".join(sorted(str(key) for key in entry)) or "none"
+            raise OSWorldError(f"image_id_map: no AMI for screen size {screen_size} in {region} (sizes: {known})")
+    else:
+        ami = entry
+    if not isinstance(ami, str):
+        raise OSWorldError(f"image_id_map: the entry for {region} must be an AMI id or a dict of screen size -> AMI id")
+    return validate_resource_id(ami, "ami", f"image_id_map[{region}]")
+
+
+# ---------------------------------------------------------------------------------------------
+# The fleet as AWS describes it, and the plan
+
+
+@dataclass(frozen=True)
+class Member:
+    instance_id: str
+    state: str
+    launch_time: datetime
+    expires_at: datetime | None
+    raw: Mapping[str, Any]
+
+    @classmethod
+    def from_instance(cls, instance: Mapping[str, Any]) -> Member:
+        tags = tag_dict(instance.get("Tags"))
+        return cls(
+            instance_id=instance["InstanceId"],
+            state=instance.get("State", {}).get("Name", "unknown"),
+            launch_time=_as_datetime(instance.get("LaunchTime")),
+            expires_at=parse_expiry(tags.get(EXPIRES_AT_KEY)),
+            raw=instance,
+        )
+
+
+@dataclass(frozen=True)
+class ScalePlan:
+    launch: int
+    terminate: tuple[str, ...]
+
+    @property
+    def changes(self) -> bool:
+        return bool(self.launch or self.terminate)
+
+
+def termination_order(members: Iterable[Member], now: datetime) -> list[Member]:
+    """Who goes first when a fleet shrinks: VMs already due, then stopped ones, then the newest.
+
+    The oldest running VMs are the ones most likely booted and in use by an evaluation.
+    """
+
+    def key(member: Member) -> tuple[int, int, float, str]:
+        expired = member.expires_at is not None and member.expires_at <= now
+        return (0 if expired else 1, 0 if member.state in IDLE_STATES else 1, -member.launch_time.timestamp(), member.instance_id)
+
+    return sorted(members, key=key)
+
+
+def plan_scale(members: Sequence[Member], count: int, now: datetime) -> ScalePlan:
+    if len(members) <= count:
+        return ScalePlan(launch=count - len(members), terminate=())
+    extras = termination_order(members, now)[: len(members) - count]
+    return ScalePlan(launch=0, terminate=tuple(sorted(member.instance_id for member in extras)))
+
+
+def batches(total: int, limit: int = API_BATCH) -> list[int]:
+    return [min(limit, total - start) for start in range(0, total, limit)]
+
+
+def chunks(items: Sequence[str], size: int = API_BATCH) -> list[list[str]]:
+    return [list(items[start : start + size]) for start in range(0, len(items), size)]
+
+
+def client_token(fleet: str, region: str, existing_ids: Iterable[str], missing: int, batch_index: int, salt: int | str = 0) -> str:
+    """A RunInstances token derived from the question asked, so that asking it again replays the answer.
+
+    An interrupted run that re-runs before its launch is visible to DescribeInstances sends the
+    same token and gets its own instances back instead of a second set.
+    """
+    material = json.dumps([TOKEN_VERSION, fleet, region, sorted(existing_ids), missing, batch_index, salt], separators=(",", ":"))
+    # ClientToken: at most 64 ASCII characters.
+    return "osworld-" + hashlib.sha256(material.encode()).hexdigest()[:56]
+
+
+def token_salts() -> list[int | str]:
+    return [*range(DETERMINISTIC_SALTS), secrets.token_hex(8)]
+
+
+def is_replay(returned: Sequence[Mapping[str, Any]], requested: int, known_ids: Iterable[str]) -> bool:
+    """True when RunInstances answered with an earlier launch of the same token, not a new one."""
+    known = set(known_ids)
+    if len(returned) != requested:
+        return True
+    for instance in returned:
+        if instance["InstanceId"] in known or instance.get("State", {}).get("Name") not in ("pending", "running"):
+            return True
+    return False
+
+
+def instance_tags(spec: FleetSpec, now: datetime) -> dict[str, str]:
+    own = {
+        MANAGED_BY_KEY: MANAGED_BY_VALUE,
+        ROLE_KEY: ROLE_ENV,
+        FLEET_KEY: spec.fleet,
+        EXPIRES_AT_KEY: expiry_after(now, spec.ttl_minutes),
+        STACK_KEY: spec.stack,
+        NAME_KEY: f"{spec.stack}-env-{spec.fleet}",
+    }
+    return merge_extra_tags(own, spec.extra_tags)
+
+
+@dataclass(frozen=True)
+class LaunchTarget:
+    """Everything RunInstances needs beyond the count, checked once per scale-up."""
+
+    image_id: str
+    root_device_name: str
+    network: StackNetwork
+
+
+def run_instances_request(spec: FleetSpec, target: LaunchTarget, count: int, tags: Mapping[str, str], token: str) -> dict[str, Any]:
+    """The launch OSWorld's own client makes, for `count` VMs at once, tagged by the call itself."""
+    request: dict[str, Any] = {
+        "ImageId": target.image_id,
+        "InstanceType": spec.instance_type,
+        "MinCount": count,
+        "MaxCount": count,
+        "ClientToken": token,
+        "EbsOptimized": True,
+        "InstanceInitiatedShutdownBehavior": "terminate",
+        "NetworkInterfaces": [
+            {
+                "DeviceIndex": 0,
+                "SubnetId": target.network.subnet_id,
+                "Groups": [target.network.env_security_group_id],
+                "AssociatePublicIpAddress": True,
+                "DeleteOnTermination": True,
+            }
+        ],
+        "BlockDeviceMappings": [{"DeviceName": target.root_device_name, "Ebs": dict(ROOT_VOLUME)}],
+        "TagSpecifications": tag_specifications(["instance", "volume", "network-interface"], tags),
+    }
+    if spec.key_name:
+        request["KeyName"] = spec.key_name
+    return request
+
+
+def fleet_filters(fleet: str, states: Sequence[str] = LIVE_STATES) -> list[dict[str, Any]]:
+    wanted = {MANAGED_BY_KEY: MANAGED_BY_VALUE, ROLE_KEY: ROLE_ENV}
+    if fleet != ALL_FLEETS:
+        wanted[FLEET_KEY] = fleet
+    return tag_filters(wanted) + filters(instance_state_name=list(states))
+
+
+def instance_view(instance: Mapping[str, Any]) -> dict[str, Any]:
+    """One VM as the playbooks print it and the OSWorld client reaches it."""
+    tags = tag_dict(instance.get("Tags"))
+    private_ip = instance.get("PrivateIpAddress")
+    public_ip = instance.get("PublicIpAddress")
+    launch_time = instance.get("LaunchTime")
+    return {
+        "instance_id": instance["InstanceId"],
+        "state": instance.get("State", {}).get("Name"),
+        "fleet": tags.get(FLEET_KEY),
+        "stack": tags.get(STACK_KEY),
+        "instance_type": instance.get("InstanceType"),
+        "image_id": instance.get("ImageId"),
+        "subnet_id": instance.get("SubnetId"),
+        "private_ip": private_ip,
+        "public_ip": public_ip,
+        "vnc_url": f"http://{public_ip}:{VNC_PORT}/vnc.html" if public_ip else None,
+        "backend_url": f"http://{private_ip}:{BACKEND_PORT}" if private_ip else None,
+        "expires_at": tags.get(EXPIRES_AT_KEY),
+        "launch_time": _as_datetime(launch_time).strftime("%Y-%m-%dT%H:%M:%SZ") if launch_time else None,
+    }
+
+
+def fleet_diff(before_ids: Iterable[str], after_ids: Iterable[str]) -> dict[str, Any]:
+    before, after = sorted(before_ids), sorted(after_ids)
+    return {"before": {"count": len(before), "instance_ids": before}, "after": {"count": len(after), "instance_ids": after}}
+
+
+def _as_datetime(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if isinstance(value, str) and value:
+        parsed = parse_expiry(value)
+        if parsed is not None:
+            return parsed
+    # An instance without a readable launch time sorts as the oldest, so it is never picked as "newest".
+    return datetime.fromtimestamp(0, timezone.utc)
+
+
+# ---------------------------------------------------------------------------------------------
+# AWS
+
+
+def list_members(aws: AWS, fleet: str) -> list[Member]:
+    instances = aws.paginate(
+        "ec2",
+        "describe_instances",
+        "Reservations[].Instances[]",
+        Filters=fleet_filters(fleet),
+        PaginationConfig={"PageSize": PAGE_SIZE},
+    )
+    return sorted((Member.from_instance(instance) for instance in instances), key=lambda member: member.instance_id)
+
+
+def check_launch_prerequisites(aws: AWS, spec: FleetSpec, network: StackNetwork) -> LaunchTarget:
+    """The checks a launch needs and a no-op run does not pay for: AMI, instance type, key pair.
+
+    Kept apart so that a static preflight can run the same checks without launching.
+    """
+    image_id = resolve_image(spec.image_id_map, aws.region, spec.screen_size)
+    try:
+        images = aws.call("ec2", "describe_images", ImageIds=[image_id])["Images"]
+    except AWSCallError as exc:
+        if not exc.code.startswith("InvalidAMIID"):
+            raise
+        images = []
+    available = [image for image in images if image.get("State") == "available"]
+    if not available:
+        raise OSWorldError(
+            f"image_id_map: AMI {image_id} ({aws.region}, {spec.screen_size}) does not exist in {aws.region}, "
+            "is not available, or is not shared with this account"
+        )
+    offerings = aws.call(
+        "ec2",
+        "describe_instance_type_offerings",
+        LocationType="region",
+        Filters=filters(instance_type=spec.instance_type),
+    )["InstanceTypeOfferings"]
+    if not offerings:
+        raise OSWorldError(f"instance_type: {spec.instance_type} is not offered in {aws.region}")
+    if spec.key_name:
+        try:
+            aws.call("ec2", "describe_key_pairs", KeyNames=[spec.key_name])
+        except AWSCallError as exc:
+            if exc.code != "InvalidKeyPair.NotFound":
+                raise
+            raise OSWorldError(f"key_name: key pair '{spec.key_name}' does not exist in {aws.region}") from exc
+    return LaunchTarget(image_id, available[0].get("RootDeviceName") or "/dev/sda1", network)
+
+
+def resolve_network(aws: AWS, spec: FleetSpec, check_mode: bool) -> StackNetwork:
+    if check_mode and PLANNED_ID in (spec.subnet_id, spec.security_group_id):
+        # provision.yml in check mode: the network is only planned by the tasks before this one.
+        return StackNetwork(PLANNED_ID, spec.subnet_id or PLANNED_ID, spec.security_group_id or PLANNED_ID)
+    return find_stack_network(aws, spec.stack, spec.subnet_id, spec.security_group_id)
+
+
+def launch(aws: AWS, spec: FleetSpec, target: LaunchTarget, existing_ids: Sequence[str], missing: int, now: datetime) -> list[str]:
+    """RunInstances for the whole missing count (one call per API batch); returns the new ids."""
+    tags = instance_tags(spec, now)
+    launched: list[str] = []
+    for index, size in enumerate(batches(missing)):
+        launched.extend(_launch_batch(aws, spec, target, existing_ids, missing, index, size, tags, launched))
+    return launched
+
+
+def _launch_batch(
+    aws: AWS,
+    spec: FleetSpec,
+    target: LaunchTarget,
+    existing_ids: Sequence[str],
+    missing: int,
+    index: int,
+    size: int,
+    tags: Mapping[str, str],
+    launched: Sequence[str],
+) -> list[str]:
+    known = [*existing_ids, *launched]
+    for salt in token_salts():
+        token = client_token(spec.fleet, aws.region, existing_ids, missing, index, salt)
+        try:
+            response = aws.call("ec2", "run_instances", **run_instances_request(spec, target, size, tags, token))
+        except AWSCallError as exc:
+            # The token was used before with other parameters (another expiry): nothing was launched.
+            if exc.code == "IdempotentParameterMismatch":
+                continue
+            raise
+        instances = response.get("Instances", [])
+        if not is_replay(instances, size, known):
+            return [instance["InstanceId"] for instance in instances]
+    raise OSWorldError("RunInstances kept answering with earlier launches; run again")  # pragma: no cover
+
+
+def wait_for_state(
+    aws: AWS,
+    instance_ids: Sequence[str],
+    target: str,
+    timeout: float,
+    sleep: Sleep = time.sleep,
+    clock: Clock = time.monotonic,
+    interval: float = POLL_INTERVAL,
+) -> dict[str, dict[str, Any]]:
+    """Polls every id with one DescribeInstances per 1,000 until all reach `target` (running or terminated).
+
+    Fails when a VM we wait to run ends up elsewhere (capacity, a volume limit) or when `timeout` passes.
+    """
+    deadline = clock() + timeout
+    waiting = sorted(set(instance_ids))
+    final: dict[str, dict[str, Any]] = {}
+    while waiting:
+        described: dict[str, dict[str, Any]] = {}
+        for chunk in chunks(waiting):
+            described.update(_describe_ids(aws, chunk, gone_ok=target == "terminated"))
+        still = []
+        for instance_id in waiting:
+            instance = described.get(instance_id)
+            state = instance.get("State", {}).get("Name") if instance else "terminated"
+            if state == target:
+                final[instance_id] = instance or {"InstanceId": instance_id, "State": {"Name": state}}
+            elif target == "running" and state not in ("pending",):
+                reason = (instance or {}).get("StateReason", {}).get("Message", "no reason given")
+                raise OSWorldError(f"{instance_id} went to {state} instead of running: {reason}", instance_id=instance_id)
+            else:
+                still.append(instance_id)
+        waiting = still
+        if not waiting:
+            break
+        remaining = deadline - clock()
+        if remaining <= 0:
+            raise OSWorldError(
+                f"{len(waiting)} VMs not {target} after {int(timeout)} s ({', '.join(waiting[:10])}); raise wait_timeout or run again",
+                waiting=waiting,
+            )
+        sleep(min(interval, remaining))
+    return final
+
+
+def _describe_ids(aws: AWS, instance_ids: Sequence[str], gone_ok: bool) -> dict[str, dict[str, Any]]:
+    try:
+        # Right after RunInstances the new ids may be unknown for a moment: that is retried, not fatal.
+        response = aws.call("ec2", "describe_instances", wait_for_consistency=not gone_ok, InstanceIds=list(instance_ids))
+    except AWSCallError as exc:
+        # Terminated instances stay listed for about an hour; one that is already purged is gone.
+        if gone_ok and is_error(exc, "InvalidInstanceID.NotFound"):
+            return {}
+        raise
+    return {
+        instance["InstanceId"]: instance for reservation in response.get("Reservations", []) for instance in reservation.get("Instances", [])
+    }
+
+
+def terminate(aws: AWS, instance_ids: Sequence[str]) -> None:
+    for chunk in chunks(sorted(instance_ids)):
+        aws.call("ec2", "terminate_instances", InstanceIds=chunk)
+
+
+def http_probe(url: str, timeout: float) -> bool:
+    try:
+        with open_url(url, method="GET", timeout=timeout, validate_certs=False, use_proxy=False) as response:
+            return bool(200 <= response.status < 300)
+    except Exception:  # pylint: disable=broad-exception-caught
+        # Refused, reset, timed out, an HTTP error status: all mean "not ready yet".
+        return False
+
+
+def wait_for_backends(
+    urls: Sequence[str],
+    timeout: float,
+    probe: Probe = http_probe,
+    sleep: Sleep = time.sleep,
+    clock: Clock = time.monotonic,
+    interval: float = POLL_INTERVAL,
+) -> None:
+    """GET <backend>/platform on every VM, in parallel, until each answers or `timeout` passes."""
+    deadline = clock() + timeout
+    pending = sorted(set(urls))
+    while pending:
+        per_request = max(0.1, min(BACKEND_PROBE_TIMEOUT, deadline - clock()))
+        with ThreadPoolExecutor(max_workers=min(BACKEND_WORKERS, len(pending))) as pool:
+            answers = list(pool.map(lambda url: probe(f"{url}/platform", per_request), pending))
+        pending = [url for url, ready in zip(pending, answers) if not ready]
+        if not pending:
+            return
+        remaining = deadline - clock()
+        if remaining <= 0:
+            raise OSWorldError(
+                f"OSWorld backend not answering after {int(timeout)} s on {', '.join(pending[:10])}: the playbook must run "
+                "inside the VPC (port 5000 is open to the VPC only); raise backend_timeout or set wait_for_backend=false",
+                not_ready=pending,
+            )
+        sleep(min(interval, remaining))
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole run
+
+
+@dataclass
+class Runtime:
+    """What a run reads from outside besides AWS: time, and the VMs' HTTP endpoints."""
+
+    now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+    sleep: Sleep = time.sleep
+    clock: Clock = time.monotonic
+    probe: Probe = http_probe
+    interval: float = POLL_INTERVAL
+
+
+def ensure_fleet(aws: AWS, spec: FleetSpec, check_mode: bool, runtime: Runtime | None = None) -> dict[str, Any]:
+    runtime = runtime or Runtime()
+    validate_spec(spec)
+    members = list_members(aws, spec.fleet)
+    before_ids = [member.instance_id for member in members]
+    plan = plan_scale(members, spec.count, runtime.now())
+    warnings: list[str] = []
+    launched: list[str] = []
+    terminated: list[str] = list(plan.terminate)
+    final: dict[str, Mapping[str, Any]] = {member.instance_id: member.raw for member in members if member.instance_id not in plan.terminate}
+
+    if plan.launch:
+        network = resolve_network(aws, spec, check_mode)
+        target = check_launch_prerequisites(aws, spec, network)
+        if not check_mode:
+            launched = launch(aws, spec, target, before_ids, plan.launch, runtime.now())
+            final, surplus = _settle_after_launch(aws, spec, members, launched, runtime)
+            if surplus:
+                warnings.append(f"terminated {len(surplus)} surplus VMs of fleet {spec.fleet} (an interrupted earlier run launched them)")
+                terminated.extend(surplus)
+    elif plan.terminate and not check_mode:
+        terminate(aws, plan.terminate)
+        if spec.wait:
+            wait_for_state(aws, plan.terminate, "terminated", spec.wait_timeout, runtime.sleep, runtime.clock, runtime.interval)
+
+    if not check_mode and spec.wait and not plan.launch:
+        # VMs left pending by an earlier run with wait=false are waited for too (no call when none is).
+        booting = sorted(instance_id for instance_id, instance in final.items() if instance.get("State", {}).get("Name") == "pending")
+        if booting:
+            final.update(wait_for_state(aws, booting, "running", spec.wait_timeout, runtime.sleep, runtime.clock, runtime.interval))
+
+    views = [instance_view(final[instance_id]) for instance_id in sorted(final)]
+    idle = [view["instance_id"] for view in views if view["state"] in IDLE_STATES]
+    if idle:
+        warnings.append(f"{len(idle)} VMs of fleet {spec.fleet} are stopped or stopping and serve nothing: {', '.join(idle[:10])}")
+    if spec.wait_for_backend and not check_mode:
+        urls = [view["backend_url"] for view in views if view["state"] == "running" and view["backend_url"]]
+        wait_for_backends(urls, spec.backend_timeout, runtime.probe, runtime.sleep, runtime.clock, runtime.interval)
+
+    after_ids = sorted(final) if not check_mode else sorted(final) + [PLANNED_ID] * plan.launch
+    return {
+        "changed": plan.changes,
+        "fleet": spec.fleet,
+        "count": len(after_ids),
+        "instances": views,
+        "launched": sorted(launched),
+        "terminated": sorted(terminated),
+        "planned": {"launch": plan.launch, "terminate": list(plan.terminate)},
+        "warnings": warnings,
+        "diff": fleet_diff(before_ids, after_ids),
+    }
+
+
+def _settle_after_launch(
+    aws: AWS, spec: FleetSpec, before: Sequence[Member], launched: Sequence[str], runtime: Runtime
+) -> tuple[dict[str, Mapping[str, Any]], list[str]]:
+    """Waits for the launch, then re-counts by tags: a crashed run's launch found only now is surplus."""
+    waited: dict[str, dict[str, Any]] = {}
+    if spec.wait:
+        booting = [*launched, *(member.instance_id for member in before if member.state == "pending")]
+        waited = wait_for_state(aws, booting, "running", spec.wait_timeout, runtime.sleep, runtime.clock, runtime.interval)
+    counted = {member.instance_id: member for member in list_members(aws, spec.fleet)}
+    # A VM seen running by id but not yet by tag filter (eventual consistency) still counts.
+    for instance_id, instance in waited.items():
+        counted.setdefault(instance_id, Member.from_instance(instance))
+    members = sorted(counted.values(), key=lambda member: member.instance_id)
+    surplus = list(plan_scale(members, spec.count, runtime.now()).terminate)
+    if surplus:
+        terminate(aws, surplus)
+        if spec.wait:
+            wait_for_state(aws, surplus, "terminated", spec.wait_timeout, runtime.sleep, runtime.clock, runtime.interval)
+    return {member.instance_id: member.raw for member in members if member.instance_id not in surplus}, surplus

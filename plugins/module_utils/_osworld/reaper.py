@@ -1,0 +1,191 @@
+# This module util is PRIVATE to the collection. It may change without notice.
+"""Who may be reaped: the cost-leak guard behind reap.yml.
+
+Exactly two kinds of VM are ever terminated:
+(a) VMs the collection launched (`osworld:managed-by=osworld.aws`) with `osworld:role=env`
+    (and `host` only when asked), whose `osworld:expires-at` has passed;
+(b) VMs the OSWorld client launched itself: no `osworld:managed-by` tag, every security group
+    an OSWorld env group (so a host or any other VM that merely shares the group is spared),
+    launched at least `ttl_minutes` ago.
+Everything else is left alone, and so is a tagged VM whose expiry cannot be read.
+
+A run costs DescribeSecurityGroups (the env groups), DescribeInstances by the collection's
+tag, DescribeInstances in the env groups' VPCs (one page per 1,000 VMs each), and one
+TerminateInstances per 1,000 VMs reaped.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from .aws import AWS
+from .fleet import LIVE_STATES, PAGE_SIZE, ROLE_ENV, chunks, terminate, wait_for_state
+from .stack import find_env_security_groups
+from .tags import EXPIRES_AT_KEY, FLEET_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, ROLE_KEY, filters, parse_expiry, tag_dict, tag_filters
+from .validation import validate_range, validate_resource_id
+
+ROLE_HOST = "host"
+REASON_EXPIRED = "expired"
+REASON_CLIENT_VM = "untagged client VM past ttl"
+LAUNCHED_BY_COLLECTION = "osworld.aws"
+LAUNCHED_BY_CLIENT = "osworld-client"
+# Values per EC2 filter.
+FILTER_VALUES_LIMIT = 200
+MAX_TTL_MINUTES = 366 * 24 * 60
+
+
+@dataclass(frozen=True)
+class Verdict:
+    instance_id: str
+    reap: bool
+    reason: str
+    launched_by: str
+    state: str
+    fleet: str | None = None
+    expires_at: str | None = None
+    launch_time: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ReapPolicy:
+    ttl_minutes: int = 180
+    include_hosts: bool = False
+    untagged: bool = True
+    expired: bool = True
+
+    def validate(self) -> ReapPolicy:
+        validate_range(self.ttl_minutes, "ttl_minutes", 0, MAX_TTL_MINUTES)
+        return self
+
+
+def security_group_ids(instance: Mapping[str, Any]) -> set[str]:
+    """An instance's groups from both places AWS may report them (emulators fill only the interfaces)."""
+    groups = {group["GroupId"] for group in instance.get("SecurityGroups", []) if group.get("GroupId")}
+    for interface in instance.get("NetworkInterfaces", []):
+        groups.update(group["GroupId"] for group in interface.get("Groups", []) if group.get("GroupId"))
+    return groups
+
+
+def judge(instance: Mapping[str, Any], env_group_ids: Iterable[str], now: datetime, policy: ReapPolicy) -> Verdict | None:
+    """The verdict on one instance; None for a VM that is not OSWorld's at all (never reported)."""
+    tags = tag_dict(instance.get("Tags"))
+    state = instance.get("State", {}).get("Name", "unknown")
+    launch_time = _launch_time(instance.get("LaunchTime"))
+    base = {
+        "instance_id": instance["InstanceId"],
+        "state": state,
+        "fleet": tags.get(FLEET_KEY),
+        "expires_at": tags.get(EXPIRES_AT_KEY),
+        "launch_time": launch_time.strftime("%Y-%m-%dT%H:%M:%SZ") if launch_time else None,
+    }
+    if state not in LIVE_STATES:
+        return None
+    if MANAGED_BY_KEY in tags:
+        if tags[MANAGED_BY_KEY] != MANAGED_BY_VALUE:
+            return None
+        role = tags.get(ROLE_KEY)
+        if role != ROLE_ENV and not (role == ROLE_HOST and policy.include_hosts):
+            return None
+        expiry = parse_expiry(tags.get(EXPIRES_AT_KEY))
+        if expiry is None:
+            return Verdict(reap=False, reason="no readable osworld:expires-at: never reaped", launched_by=LAUNCHED_BY_COLLECTION, **base)
+        if not policy.expired or expiry > now:
+            return Verdict(reap=False, reason="not expired", launched_by=LAUNCHED_BY_COLLECTION, **base)
+        return Verdict(reap=True, reason=REASON_EXPIRED, launched_by=LAUNCHED_BY_COLLECTION, **base)
+    groups = security_group_ids(instance)
+    if not groups or not groups <= set(env_group_ids):
+        return None
+    if launch_time is None:
+        return Verdict(reap=False, reason="no launch time: never reaped", launched_by=LAUNCHED_BY_CLIENT, **base)
+    if not policy.untagged or now - launch_time < timedelta(minutes=policy.ttl_minutes):
+        return Verdict(reap=False, reason="younger than ttl", launched_by=LAUNCHED_BY_CLIENT, **base)
+    return Verdict(reap=True, reason=REASON_CLIENT_VM, launched_by=LAUNCHED_BY_CLIENT, **base)
+
+
+def select(instances: Iterable[Mapping[str, Any]], env_group_ids: Iterable[str], now: datetime, policy: ReapPolicy) -> list[Verdict]:
+    """Verdicts on every OSWorld VM among `instances` (each id once), sorted by instance id."""
+    groups = set(env_group_ids)
+    verdicts: dict[str, Verdict] = {}
+    for instance in instances:
+        verdict = judge(instance, groups, now, policy)
+        if verdict is not None:
+            verdicts[verdict.instance_id] = verdict
+    return [verdicts[instance_id] for instance_id in sorted(verdicts)]
+
+
+def _launch_time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if isinstance(value, str):
+        return parse_expiry(value)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# AWS
+
+
+def candidates(aws: AWS, policy: ReapPolicy, extra_env_group_ids: Sequence[str]) -> tuple[list[dict[str, Any]], set[str]]:
+    """The collection's VMs, and every VM in the VPCs of the env groups (the client's VMs are among them)."""
+    groups = find_env_security_groups(aws)
+    env_group_ids = {group["GroupId"] for group in groups}
+    vpc_ids = {group["VpcId"] for group in groups}
+    extra = [validate_resource_id(group_id, "sg", "security_group_ids") for group_id in extra_env_group_ids if group_id not in env_group_ids]
+    if extra:
+        described = aws.paginate("ec2", "describe_security_groups", "SecurityGroups[]", GroupIds=sorted(extra))
+        env_group_ids.update(group["GroupId"] for group in described)
+        vpc_ids.update(group["VpcId"] for group in described)
+    roles = [ROLE_ENV, ROLE_HOST] if policy.include_hosts else [ROLE_ENV]
+    tagged_filters = tag_filters({MANAGED_BY_KEY: MANAGED_BY_VALUE}) + filters(**{f"tag:{ROLE_KEY}": roles, "instance_state_name": list(LIVE_STATES)})
+    instances = _describe(aws, tagged_filters)
+    if policy.untagged:
+        # Membership filters (instance.group-id) miss interface-launched VMs on some endpoints, so the
+        # client's VMs are found by VPC and judged by their groups client-side.
+        for vpc_chunk in chunks(sorted(vpc_ids), FILTER_VALUES_LIMIT):
+            instances.extend(_describe(aws, filters(vpc_id=vpc_chunk, instance_state_name=list(LIVE_STATES))))
+    return instances, env_group_ids
+
+
+def _describe(aws: AWS, instance_filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return aws.paginate(
+        "ec2", "describe_instances", "Reservations[].Instances[]", Filters=instance_filters, PaginationConfig={"PageSize": PAGE_SIZE}
+    )
+
+
+def reap(
+    aws: AWS,
+    policy: ReapPolicy,
+    check_mode: bool,
+    extra_env_group_ids: Sequence[str] = (),
+    wait: bool = False,
+    wait_timeout: int = 600,
+    now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    policy.validate()
+    instances, env_group_ids = candidates(aws, policy, extra_env_group_ids)
+    verdicts = select(instances, env_group_ids, now(), policy)
+    doomed = [verdict for verdict in verdicts if verdict.reap]
+    doomed_ids = [verdict.instance_id for verdict in doomed]
+    if doomed_ids and not check_mode:
+        terminate(aws, doomed_ids)
+        if wait:
+            wait_for_state(aws, doomed_ids, "terminated", wait_timeout, sleep)
+    unreadable = [verdict.instance_id for verdict in verdicts if not verdict.reap and "never reaped" in verdict.reason]
+    warnings = []
+    if unreadable:
+        warnings.append(f"{len(unreadable)} OSWorld VMs have no readable expiry and are never reaped: {', '.join(unreadable[:10])}")
+    return {
+        "changed": bool(doomed_ids),
+        "reaped": [verdict.as_dict() for verdict in doomed],
+        "kept": [verdict.as_dict() for verdict in verdicts if not verdict.reap],
+        "env_security_group_ids": sorted(env_group_ids),
+        "warnings": warnings,
+        "diff": {"before": {"reapable": doomed_ids}, "after": {"reapable": []}},
+    }
