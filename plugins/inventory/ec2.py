@@ -18,17 +18,21 @@ description:
     C(region_<region>) (dashes become underscores).
   - Host variables are C(osworld_instance_id), C(osworld_private_ip), C(osworld_public_ip),
     C(osworld_vnc_url) (V(http://<public ip>:5910/vnc.html)), C(osworld_backend_url)
-    (V(http://<private ip>:5000)), C(osworld_fleet), C(osworld_expires_at), C(osworld_launch_time),
-    C(osworld_role), C(osworld_region), C(osworld_state), C(osworld_launched_by) (V(osworld.aws)
-    or V(osworld-client)), C(osworld_instance_type), C(osworld_image_id), C(osworld_vpc_id),
-    C(osworld_subnet_id), C(osworld_security_group_ids), C(osworld_tags) and C(ansible_host).
+    (V(http://<private ip>:5000)), C(osworld_fleet), C(osworld_expires_at), C(osworld_launch_time)
+    (UTC, ISO 8601), C(osworld_role) (V(env) or V(host)), C(osworld_region), C(osworld_state),
+    C(osworld_launched_by) (V(osworld.aws), or V(osworld-client) for the client's untagged VMs),
+    C(osworld_instance_type) and C(ansible_host) (see O(use_public_ip)). A value the VM does not
+    have (no public IP, no fleet) is null.
+  - O(compose), O(groups) and O(keyed_groups) also see C(osworld_tags) (a dict),
+    C(osworld_image_id), C(osworld_vpc_id), C(osworld_subnet_id), C(osworld_availability_zone)
+    and C(osworld_security_group_ids); compose one of them to make it a host variable.
   - Regions are queried concurrently. Each region costs a few list calls (one DescribeInstances
     page per 1,000 instances) and nothing per host.
   - Any failure (endpoint unreachable, bad credentials, access denied) makes the inventory source
     fail with a one-line reason naming the region; it never yields a silently empty inventory.
   - The configuration file name must end in C(osworld_ec2.yml) or C(osworld_ec2.yaml).
 author:
-  - osworld.aws maintainers
+  - OSWorld AWS maintainers (@osworld-aws)
 requirements:
   - python >= 3.11
   - boto3

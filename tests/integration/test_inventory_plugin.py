@@ -127,7 +127,7 @@ def ansible_inventory(
     aws: AWSHarness, source: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     command = [str(VENV_BIN / "ansible-inventory"), "-i", str(source), *(args or ("--list",))]
-    return subprocess.run(command, cwd=aws.workdir, env=aws.env(env), capture_output=True, text=True, timeout=300)
+    return subprocess.run(command, cwd=aws.workdir, env=aws.env(env), capture_output=True, text=True, timeout=300, check=False)
 
 
 def listing(aws: AWSHarness, source: Path, env: dict[str, str] | None = None) -> Listing:
@@ -211,6 +211,7 @@ def test_shipped_inventory_and_group_vars(aws: AWSHarness, stack: Stack) -> None
         capture_output=True,
         text=True,
         timeout=300,
+        check=False,
     )
     assert hosts.returncode == 0, hosts.stderr
     listed = {line.strip() for line in hosts.stdout.splitlines()[1:] if line.strip()}
@@ -366,13 +367,12 @@ def test_denied_or_bad_credentials_fail_loudly(iam_moto: Any, tmp_path: Path, wh
         credentials = {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
     else:
         credentials = {"AWS_ACCESS_KEY_ID": "AKIANOSUCHKEY0000000", "AWS_SECRET_ACCESS_KEY": "wrong"}
-    env = ansible_env(server.url, {**credentials, "AWS_SESSION_TOKEN": "", "AWS_REGION": "eu-central-1"})
-    env.pop("AWS_SESSION_TOKEN")
+    env = ansible_env(server.url, {**credentials, "AWS_REGION": "eu-central-1"})
+    env.pop("AWS_SESSION_TOKEN")  # the fake session token would not match these keys
     source = write_config(tmp_path, CONFIG)
 
-    completed = subprocess.run(
-        [str(VENV_BIN / "ansible-inventory"), "-i", str(source), "--list"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
-    )
+    command = [str(VENV_BIN / "ansible-inventory"), "-i", str(source), "--list"]
+    completed = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
 
     assert completed.returncode != 0
     assert "osworld.aws.ec2: region eu-central-1: describe_security_groups failed: " in completed.stderr
@@ -388,6 +388,7 @@ def test_ansible_doc_renders(aws: AWSHarness) -> None:
         capture_output=True,
         text=True,
         timeout=120,
+        check=False,
     )
 
     assert completed.returncode == 0, completed.stderr
@@ -395,3 +396,15 @@ def test_ansible_doc_renders(aws: AWSHarness) -> None:
         assert option in completed.stdout
     assert "EXAMPLES" in completed.stdout
     assert "[WARNING]" not in completed.stderr
+
+
+def test_unknown_profile_fails_loudly(aws: AWSHarness) -> None:
+    source = write_config(aws.workdir, CONFIG + "profile: no-such-profile\n")
+
+    completed = ansible_inventory(aws, source)
+
+    assert completed.returncode != 0
+    assert "osworld.aws.ec2: region us-east-1: Cannot open an AWS session: The config profile (no-such-profile) could not be found" in (
+        completed.stderr
+    )
+    assert aws.proxy.actions() == []

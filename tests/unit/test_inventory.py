@@ -25,6 +25,7 @@ from ansible_collections.osworld.aws.plugins.module_utils._osworld.inventory imp
     InventoryError,
     Query,
     RegionScan,
+    access_key_of,
     build_host,
     build_hosts,
     cache_identity,
@@ -109,7 +110,7 @@ class FakeAWS:
         raise AssertionError(f"unexpected call {operation}")
 
     def operations(self) -> list[str]:
-        return [operation for operation, _ in self.calls]
+        return [operation for operation, _kwargs in self.calls]
 
     def instance_queries(self) -> list[dict[str, list[str]]]:
         return [
@@ -438,3 +439,12 @@ def test_cache_identity_separates_accounts_profiles_endpoints_and_regions() -> N
     keys = {cache_identity(**{**base, **variant}) for variant in variants}
     assert key not in keys and len(keys) == len(variants)
     assert "AKIAONE" not in key
+
+
+def test_credentials_that_cannot_be_resolved_name_the_region() -> None:
+    class BrokenChain(FakeAWS):
+        def caller_access_key(self) -> str | None:
+            raise RuntimeError("credential_process exited with 1")
+
+    with pytest.raises(InventoryError, match="^region us-east-1: cannot resolve AWS credentials: credential_process exited with 1$"):
+        access_key_of(BrokenChain())  # type: ignore[arg-type]

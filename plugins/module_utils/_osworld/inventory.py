@@ -292,19 +292,8 @@ def scan_regions(connect: Callable[[str], AWS], regions: Sequence[str], query: Q
         return [scan(regions[0])]
     with ThreadPoolExecutor(max_workers=min(len(regions), MAX_WORKERS)) as pool:
         futures = [pool.submit(scan, region) for region in regions]
-        outcomes: list[RegionScan | InventoryError] = []
-        for future in futures:
-            error = future.exception()
-            if error is None:
-                outcomes.append(future.result())
-            elif isinstance(error, InventoryError):
-                outcomes.append(error)
-            else:
-                raise error
-    for outcome in outcomes:
-        if isinstance(outcome, InventoryError):
-            raise outcome
-    return [outcome for outcome in outcomes if isinstance(outcome, RegionScan)]
+    # Every region has finished here; result() raises the first failure in region order.
+    return [future.result() for future in futures]
 
 
 def access_key_of(aws: AWS) -> str | None:
