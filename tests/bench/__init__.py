@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): client CPU and memory against a local moto server."""
