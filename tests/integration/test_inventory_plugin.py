@@ -408,3 +408,13 @@ def test_unknown_profile_fails_loudly(aws: AWSHarness) -> None:
         completed.stderr
     )
     assert aws.proxy.actions() == []
+
+
+def test_osworld_endpoint_url_variable_wins_over_the_environment(aws: AWSHarness, stack: Stack) -> None:
+    source = write_config(aws.workdir, CONFIG)
+    unreachable = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}"}
+
+    completed = ansible_inventory(aws, source, "--list", "-e", f"osworld_endpoint_url={aws.proxy.url}", env=unreachable)
+
+    assert completed.returncode == 0, completed.stderr
+    assert {stack.name_of(host) for host in json.loads(completed.stdout)["_meta"]["hostvars"]} == OSWORLD
