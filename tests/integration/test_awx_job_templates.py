@@ -1,0 +1,275 @@
+"""Each AWX job template's playbook, run the way AWX runs it, against moto.
+
+AWX syncs the project (installing collections/requirements.yml with ansible-galaxy from the
+checkout's root), then for each job writes a private data dir and calls ansible-runner:
+project/ holds the checkout, env/extravars the survey answers (the defaults when none are given),
+env/envvars what the job's credentials inject, inventory/ the job's inventory. These tests build
+the same directory: the credentials are AWX's AWS credential (fake keys) and this collection's
+region credential type, rendered from the injectors in awx/configure.yml.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pytest
+import yaml
+
+from tests.support.awx_survey import answer_errors, applied_defaults
+from tests.support.harness import AWSHarness
+from tests.support.moto_server import FAKE_CREDENTIALS
+
+REPO = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+CONFIGURE = REPO / "awx" / "configure.yml"
+LIVE_STATES = ["pending", "running", "stopping", "stopped"]
+
+
+class _AWXLoader(yaml.SafeLoader):
+    """Reads configure.yml's `!unsafe` strings (injector templates AWX, not Ansible, renders)."""
+
+
+_AWXLoader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))  # type: ignore[arg-type]
+
+
+def configure_tasks() -> dict[str, dict[str, Any]]:
+    play = yaml.load(CONFIGURE.read_text(), Loader=_AWXLoader)[0]  # noqa: S506 - a SafeLoader subclass
+    return {next(key for key in task if key.startswith("awx.awx.")): task for task in play["tasks"]}
+
+
+def template_playbooks() -> dict[str, str]:
+    play = yaml.load(CONFIGURE.read_text(), Loader=_AWXLoader)[0]  # noqa: S506
+    return {template["survey"]: template["playbook"] for template in play["vars"]["osworld_awx_templates"]}
+
+
+def aws_keys_env() -> dict[str, str]:
+    """AWX's own "Amazon Web Services" credential type: the keys (the token under both names), no region."""
+    return {
+        "AWS_ACCESS_KEY_ID": FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        "AWS_SECRET_ACCESS_KEY": FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        "AWS_SECURITY_TOKEN": FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
+        "AWS_SESSION_TOKEN": FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
+    }
+
+
+def injected_env(region: str, endpoint_url: str) -> dict[str, str]:
+    """What a job gets from its two credentials: AWX's AWS keys and our region credential type."""
+    injectors = configure_tasks()["awx.awx.credential_type"]["awx.awx.credential_type"]["injectors"]["env"]
+    inputs = {"region": region, "endpoint_url": endpoint_url}
+    return {**aws_keys_env(), **{name: jinja2.Template(value).render(**inputs) for name, value in injectors.items()}}
+
+
+def survey(name: str) -> dict[str, Any]:
+    return dict(json.loads((REPO / "awx" / "surveys" / f"{name}.json").read_text()))
+
+
+def clean_env() -> dict[str, str]:
+    """The runner's own environment: nothing AWS or Ansible leaks in from the test process."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "ANSIBLE_", "PWD"))}
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+@pytest.fixture(scope="module")
+def synced_collections(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """AWX's project sync: collections/requirements.yml installed from the checkout's root."""
+    target = tmp_path_factory.mktemp("requirements_collections")
+    empty_config = target / "ansible.cfg"
+    empty_config.write_text("[defaults]\n")
+    completed = subprocess.run(
+        [str(VENV_BIN / "ansible-galaxy"), "collection", "install", "-r", "collections/requirements.yml", "-p", str(target), "--offline"],
+        cwd=REPO,
+        env={**clean_env(), "ANSIBLE_CONFIG": str(empty_config)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert (target / "ansible_collections" / "osworld" / "aws" / "MANIFEST.json").exists()
+    return target
+
+
+class AWXJob:
+    """One job template launch: a private data dir and `ansible-runner run`."""
+
+    def __init__(self, aws: AWSHarness, collections: Path, root: Path) -> None:
+        self.aws = aws
+        self.collections = collections
+        self.root = root
+        self.count = 0
+
+    def launch(self, template: str, answers: dict[str, Any] | None = None, *, check: bool = False) -> tuple[str, Path]:
+        playbook = template_playbooks()[template]
+        if not (REPO / playbook).exists():
+            pytest.skip(f"{playbook} is not written yet (issue 3 owns it); the {template} job template cannot run")
+        spec = survey(template)
+        extravars = {**applied_defaults(spec), **(answers or {})}
+        for question in spec["spec"]:
+            assert answer_errors(question, extravars) == [], f"AWX would refuse the answer to {question['variable']}"
+
+        self.count += 1
+        private = self.root / f"job{self.count}-{template}"
+        project = private / "project"
+        project.mkdir(parents=True)
+        # The checkout's content as the project directory (a real directory, so what a job writes stays here).
+        for entry in ("playbooks", "inventory", "ansible.cfg", "collections", "awx", "policies"):
+            if (REPO / entry).exists():
+                (project / entry).symlink_to(REPO / entry)
+        (private / "env").mkdir()
+        (private / "env" / "extravars").write_text(json.dumps(extravars))
+        envvars = {
+            **injected_env("us-east-1", self.aws.proxy.url),
+            "ANSIBLE_COLLECTIONS_PATH": str(self.collections),
+            "ANSIBLE_NOCOLOR": "1",
+            # A job's shell starts in the project directory; the .env lands there, as in AWX.
+            "PWD": str(project),
+        }
+        (private / "env" / "envvars").write_text(json.dumps(envvars))
+        if check:
+            (private / "env" / "cmdline").write_text("--check")
+        # AWX's inventory of the job template (OSWorld's, with no localhost: the playbooks use the implicit one).
+        (private / "inventory").mkdir()
+        (private / "inventory" / "hosts").write_text("[osworld_hosts]\n")
+
+        completed = subprocess.run(
+            [str(VENV_BIN / "ansible-runner"), "run", str(private), "-p", playbook, "--ident", "job"],
+            env=clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        status_file = private / "artifacts" / "job" / "status"
+        status = status_file.read_text().strip() if status_file.exists() else "missing"
+        assert completed.returncode == 0 and status == "successful", (
+            f"{template}: ansible-runner rc={completed.returncode} status={status}\n{completed.stdout[-4000:]}"
+        )
+        return status, project
+
+
+@pytest.fixture
+def awx(aws: AWSHarness, synced_collections: Path, tmp_path: Path) -> Iterator[AWXJob]:
+    yield AWXJob(aws, synced_collections, tmp_path)
+
+
+def tagged_instances(aws: AWSHarness, **tags: str) -> list[dict[str, Any]]:
+    filters = [{"Name": "instance-state-name", "Values": LIVE_STATES}]
+    filters += [{"Name": f"tag:{key.replace('_', ':', 1)}", "Values": [value]} for key, value in tags.items()]
+    reservations = aws.client().describe_instances(Filters=filters)["Reservations"]
+    return [instance for reservation in reservations for instance in reservation["Instances"]]
+
+
+def stack_components(aws: AWSHarness) -> set[str]:
+    groups = aws.client().describe_security_groups(Filters=[{"Name": "tag:osworld:stack", "Values": ["osworld"]}])
+    return {tag["Value"] for group in groups["SecurityGroups"] for tag in group["Tags"] if tag["Key"] == "osworld:component"}
+
+
+def role_names(aws: AWSHarness) -> set[str]:
+    return {role["RoleName"] for role in aws.client("iam").list_roles()["Roles"]}
+
+
+def read_env(path: Path) -> dict[str, str]:
+    lines = [line for line in path.read_text().splitlines() if "=" in line and not line.startswith("#")]
+    return dict(line.split("=", 1) for line in lines)
+
+
+def test_injected_credentials_carry_region_and_endpoint() -> None:
+    env = injected_env("eu-central-1", "http://127.0.0.1:1")
+    assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "eu-central-1"
+    assert env["AWS_ENDPOINT_URL"] == "http://127.0.0.1:1"
+    assert injected_env("eu-central-1", "")["AWS_ENDPOINT_URL"] == ""
+
+
+def test_provision_with_the_survey_defaults(awx: AWXJob, aws: AWSHarness) -> None:
+    _, project = awx.launch("provision")
+
+    assert stack_components(aws) == {"env-security-group", "host-security-group"}
+    assert tagged_instances(aws) == []
+    assert role_names(aws) == set()
+    env = read_env(project / "osworld.env")
+    assert env["AWS_REGION"] == "us-east-1"
+    assert env["AWS_SECURITY_GROUP_ID"].startswith("sg-")
+
+
+def test_provision_with_host_and_ttl_answers(awx: AWXJob, aws: AWSHarness) -> None:
+    # Multiple-choice answers reach the playbook as the strings "true" / "false".
+    _, project = awx.launch("provision", {"osworld_host_launch": "true", "osworld_enable_ttl": "true", "osworld_ttl_minutes": 90})
+
+    (host,) = tagged_instances(aws, osworld_role="host")
+    assert host["State"]["Name"] == "running"
+    assert {"osworld-host-us-east-1", "osworld-ttl-scheduler-us-east-1"} <= role_names(aws)
+    env = read_env(project / "osworld.env")
+    assert env["ENABLE_TTL"] == "true"
+    assert env["DEFAULT_TTL_MINUTES"] == "90"
+    assert env["AWS_SCHEDULER_ROLE_ARN"].endswith(":role/osworld-ttl-scheduler-us-east-1")
+
+
+def test_envs_scales_the_fleet_and_the_defaults_tear_it_down(awx: AWXJob, aws: AWSHarness) -> None:
+    awx.launch("provision")
+    awx.launch("envs", {"osworld_env_count": 3})
+    assert len(tagged_instances(aws, osworld_role="env", osworld_fleet="default")) == 3
+
+    awx.launch("envs")
+
+    assert tagged_instances(aws, osworld_role="env") == []
+
+
+def test_reap_check_lists_then_run_terminates_expired_vms_and_spares_the_host(awx: AWXJob, aws: AWSHarness) -> None:
+    awx.launch("provision", {"osworld_host_launch": "true"})
+    awx.launch("envs", {"osworld_env_count": 2, "osworld_ttl_minutes": 0})
+    assert len(tagged_instances(aws, osworld_role="env")) == 2
+
+    awx.launch("reap", check=True)
+    assert len(tagged_instances(aws, osworld_role="env")) == 2
+
+    awx.launch("reap")
+    assert tagged_instances(aws, osworld_role="env") == []
+    assert len(tagged_instances(aws, osworld_role="host")) == 1
+
+
+def test_teardown_defaults_keep_the_network_and_the_network_answer_removes_everything(awx: AWXJob, aws: AWSHarness) -> None:
+    awx.launch("provision", {"osworld_host_launch": "true", "osworld_enable_ttl": "true"})
+    awx.launch("envs", {"osworld_env_count": 1})
+
+    awx.launch("teardown")
+    assert tagged_instances(aws, osworld_role="env") == []
+    assert len(tagged_instances(aws, osworld_role="host")) == 1
+    assert stack_components(aws) == {"env-security-group", "host-security-group"}
+
+    awx.launch("teardown", {"osworld_teardown_network": "true"})
+    assert tagged_instances(aws) == []
+    assert stack_components(aws) == set()
+    assert role_names(aws) == set()
+    vpcs = aws.client().describe_vpcs(Filters=[{"Name": "tag:osworld:managed-by", "Values": ["osworld.aws"]}])["Vpcs"]
+    assert vpcs == []
+
+
+def test_inventory_source_lists_the_vms_with_the_source_vars_as_environment(awx: AWXJob, aws: AWSHarness) -> None:
+    """AWX runs an SCM inventory source as ansible-inventory, its source_vars as environment variables."""
+    awx.launch("provision", {"osworld_host_launch": "true"})
+    awx.launch("envs", {"osworld_env_count": 2})
+    source = configure_tasks()["awx.awx.inventory_source"]["awx.awx.inventory_source"]
+    configured = {"osworld_region": "us-east-1", "osworld_endpoint_url": aws.proxy.url}
+    rendered = {key: jinja2.Template(str(value)).render(**configured) for key, value in source["source_vars"].items()}
+    # The source's one credential is AWX's AWS keys; the region comes from source_vars.
+    env = {**clean_env(), **aws_keys_env(), **rendered, "ANSIBLE_COLLECTIONS_PATH": str(awx.collections)}
+    env["ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED"] = "true"
+
+    completed = subprocess.run(
+        [str(VENV_BIN / "ansible-inventory"), "-i", str(REPO / source["source_path"]), "--list"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    inventory = json.loads(completed.stdout)
+    assert len(inventory["osworld_envs"]["hosts"]) == 2
+    assert len(inventory["osworld_hosts"]["hosts"]) == 1
