@@ -49,12 +49,12 @@ def template_playbooks() -> dict[str, str]:
 
 
 def aws_keys_env() -> dict[str, str]:
-    """AWX's own "Amazon Web Services" credential type: the keys (the token under both names), no region."""
+    """AWX's own "Amazon Web Services" credential type: the keys and the token, no region
+    (AWX's docs/docsite/rst/userguide/credentials.rst); botocore reads AWS_SECURITY_TOKEN too."""
     return {
         "AWS_ACCESS_KEY_ID": FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
         "AWS_SECRET_ACCESS_KEY": FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         "AWS_SECURITY_TOKEN": FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
-        "AWS_SESSION_TOKEN": FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
     }
 
 
