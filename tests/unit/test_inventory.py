@@ -30,13 +30,12 @@ from ansible_collections.osworld.aws.plugins.module_utils._osworld.inventory imp
     build_hosts,
     cache_identity,
     group_members,
-    instance_security_group_ids,
-    is_untagged,
     iso_utc,
     safe_group_name,
     scan_region,
     scan_regions,
 )
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.client_vms import is_untagged, security_group_ids
 
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "inventory_pages.json").read_text())
 REGION = FIXTURE["region"]
@@ -136,7 +135,7 @@ def test_the_client_vm_is_found_through_its_network_interface_groups() -> None:
     client = instance("client")
     assert client["SecurityGroups"] == []  # launched the OSWorld client's way
 
-    assert instance_security_group_ids(client) == {ENV_SG}
+    assert security_group_ids(client) == {ENV_SG}
     host = build_host(client, REGION, {ENV_SG})
     assert host is not None
     assert host.variables["osworld_launched_by"] == "osworld-client"

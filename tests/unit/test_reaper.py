@@ -12,9 +12,9 @@ from ansible_collections.osworld.aws.plugins.module_utils._osworld.reaper import
     REASON_EXPIRED,
     ReapPolicy,
     judge,
-    security_group_ids,
     select,
 )
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.client_vms import security_group_ids
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
 ENV_SG = "sg-0e0e0e0e0e0e0e0e0"
@@ -91,9 +91,12 @@ def test_untagged_vm_outside_or_beside_the_env_group_is_never_touched() -> None:
     assert verdict_of(client_vm("i-f", old, [OTHER_SG])) is None
     assert verdict_of(client_vm("i-h", old, [ENV_SG, OTHER_SG])) is None
     assert verdict_of(client_vm("i-n", old, [])) is None
-    # Other tags do not make a VM the collection's; only osworld:managed-by does.
+    # A tag someone chose makes the VM theirs: the client launches with none (the inventory
+    # lists the same VMs as client VMs, client_vms.is_client_vm).
     named = client_vm("i-named", old, [ENV_SG], tags=[{"Key": "Name", "Value": "osworld-client"}])
-    assert verdict_of(named) == (True, REASON_CLIENT_VM)
+    assert verdict_of(named) is None
+    aws_tagged = client_vm("i-aws", old, [ENV_SG], tags=[{"Key": "aws:ec2launchtemplate:id", "Value": "lt-1"}])
+    assert verdict_of(aws_tagged) == (True, REASON_CLIENT_VM)
 
 
 def test_switches_turn_each_kind_off() -> None:

@@ -27,6 +27,7 @@ from typing import Any
 from .aws import AWS
 from .errors import OSWorldError
 from .stack import find_env_security_groups
+from .client_vms import is_client_vm, security_group_ids
 from .tags import EXPIRES_AT_KEY, FLEET_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, ROLE_KEY, tag_dict, tag_filters
 
 DEFAULT_STATES = ("pending", "running")
@@ -106,25 +107,11 @@ def safe_group_name(name: str) -> str:
     return _UNSAFE_GROUP_CHARACTERS.sub("_", name)
 
 
-def is_untagged(tags: Mapping[str, str]) -> bool:
-    """No tag a person or tool chose; the `aws:` tags AWS itself adds do not count."""
-    return all(key.startswith("aws:") for key in tags)
-
-
-def instance_security_group_ids(instance: Mapping[str, Any]) -> set[str]:
-    """The instance's groups and its network interfaces' groups (a launch with NetworkInterfaces
-    may leave the instance-level list empty)."""
-    ids = {group["GroupId"] for group in instance.get("SecurityGroups") or () if group.get("GroupId")}
-    for interface in instance.get("NetworkInterfaces") or ():
-        ids.update(group["GroupId"] for group in interface.get("Groups") or () if group.get("GroupId"))
-    return ids
-
-
 def launched_by(instance: Mapping[str, Any], tags: Mapping[str, str], env_group_ids: frozenset[str] | set[str]) -> str | None:
     """Who launched an OSWorld VM, or None for a VM that is not OSWorld's."""
     if tags.get(MANAGED_BY_KEY) == MANAGED_BY_VALUE:
         return LAUNCHED_BY_COLLECTION
-    if env_group_ids and is_untagged(tags) and not instance_security_group_ids(instance).isdisjoint(env_group_ids):
+    if env_group_ids and is_client_vm(instance, tags, env_group_ids):
         return LAUNCHED_BY_CLIENT
     return None
 
@@ -195,7 +182,7 @@ def build_host(
         "osworld_vpc_id": instance.get("VpcId"),
         "osworld_subnet_id": instance.get("SubnetId"),
         "osworld_availability_zone": (instance.get("Placement") or {}).get("AvailabilityZone"),
-        "osworld_security_group_ids": sorted(instance_security_group_ids(instance)),
+        "osworld_security_group_ids": sorted(security_group_ids(instance)),
     }
     return Host(instance_id, tuple(groups), variables, details)
 

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from .aws import AWS
+from .client_vms import is_client_vm
 from .fleet import LIVE_STATES, PAGE_SIZE, ROLE_ENV, chunks, terminate, wait_for_state
 from .stack import find_env_security_groups
 from .tags import EXPIRES_AT_KEY, FLEET_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, ROLE_KEY, filters, parse_expiry, tag_dict, tag_filters
@@ -64,14 +65,6 @@ class ReapPolicy:
         return self
 
 
-def security_group_ids(instance: Mapping[str, Any]) -> set[str]:
-    """An instance's groups from both places AWS may report them (emulators fill only the interfaces)."""
-    groups = {group["GroupId"] for group in instance.get("SecurityGroups", []) if group.get("GroupId")}
-    for interface in instance.get("NetworkInterfaces", []):
-        groups.update(group["GroupId"] for group in interface.get("Groups", []) if group.get("GroupId"))
-    return groups
-
-
 def judge(instance: Mapping[str, Any], env_group_ids: Iterable[str], now: datetime, policy: ReapPolicy) -> Verdict | None:
     """The verdict on one instance; None for a VM that is not OSWorld's at all (never reported)."""
     tags = tag_dict(instance.get("Tags"))
@@ -98,8 +91,7 @@ def judge(instance: Mapping[str, Any], env_group_ids: Iterable[str], now: dateti
         if not policy.expired or expiry > now:
             return Verdict(reap=False, reason="not expired", launched_by=LAUNCHED_BY_COLLECTION, **base)
         return Verdict(reap=True, reason=REASON_EXPIRED, launched_by=LAUNCHED_BY_COLLECTION, **base)
-    groups = security_group_ids(instance)
-    if not groups or not groups <= set(env_group_ids):
+    if not is_client_vm(instance, tags, set(env_group_ids)):
         return None
     if launch_time is None:
         return Verdict(reap=False, reason="no launch time: never reaped", launched_by=LAUNCHED_BY_CLIENT, **base)
