@@ -159,7 +159,7 @@ BAD_HOST_INPUTS = [
 ]
 
 
-@pytest.mark.parametrize(("bad", "named"), BAD_HOST_INPUTS, ids=[f"{i}-{named.split(':')[0]}" for i, (_, named) in enumerate(BAD_HOST_INPUTS)])
+@pytest.mark.parametrize(("bad", "named"), BAD_HOST_INPUTS, ids=[f"{i}-{case[1].split(':')[0]}" for i, case in enumerate(BAD_HOST_INPUTS)])
 def test_bad_host_input_fails_before_anything_is_created(aws: AWSHarness, bad: dict[str, Any], named: str) -> None:
     run = aws.playbook("provision.yml", {**HOST, **bad})
 

@@ -97,14 +97,15 @@ def answer_errors(question: dict[str, Any], answers: dict[str, Any]) -> list[str
         if high not in ("", None) and len(value) > int(high):
             return [f"'{variable}' value {value!r} is too large"]
     elif qtype == "integer":
-        if type(value) is not int:
+        # AWX compares type() exactly: True is not an integer answer.
+        if isinstance(value, bool) or not isinstance(value, int):
             return [f"Value {value!r} for '{variable}' expected to be an integer."]
         if low not in ("", None) and value < int(low):
             return [f"'{variable}' value {value} is too small"]
         if high not in ("", None) and value > int(high):
             return [f"'{variable}' value {value} is too large"]
     elif qtype == "float":
-        if type(value) not in (float, int):
+        if isinstance(value, bool) or not isinstance(value, (float, int)):
             return [f"Value {value!r} for '{variable}' expected to be a numeric type."]
     elif qtype == "multiselect":
         if not isinstance(value, list):

@@ -141,7 +141,7 @@ BROKEN_SPECS: list[tuple[str, Any]] = [
 ]
 
 
-@pytest.mark.parametrize(("case", "breaks"), BROKEN_SPECS, ids=[case for case, _ in BROKEN_SPECS])
+@pytest.mark.parametrize(("case", "breaks"), BROKEN_SPECS, ids=[case[0] for case in BROKEN_SPECS])
 def test_validator_refuses_what_awx_refuses(case: str, breaks: Any) -> None:
     spec = {"name": "x", "description": "", "spec": [copy.deepcopy(GOOD_QUESTION)]}
     assert spec_errors(spec) == []
