@@ -36,13 +36,15 @@ class Call:
 
 @dataclass
 class FaultPlan:
-    """Shares of requests answered by the proxy itself instead of moto (never after moto acted)."""
+    """Shares of requests answered by the proxy itself instead of moto; only lost responses come after moto acted."""
 
     throttle_rate: float = 0.0
     server_error_rate: float = 0.0
     reset_rate: float = 0.0
     seed: int = 0
     only_actions: frozenset[str] = frozenset()
+    # After moto acted: the answer is replaced by a 500 (what a real 5xx after success looks like).
+    lost_response_rate: float = 0.0
     _random: random.Random = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -59,6 +61,12 @@ class FaultPlan:
         if roll < self.throttle_rate + self.server_error_rate + self.reset_rate:
             return "reset"
         return None
+
+    def lose(self, action: str) -> bool:
+        """Whether the answer moto gave to this call is lost on the way back (drawn after moto acted)."""
+        if not self.lost_response_rate or (self.only_actions and action not in self.only_actions):
+            return False
+        return self._random.random() < self.lost_response_rate
 
 
 def action_of(method: str, path: str, headers: dict[str, str], body: bytes) -> str:
@@ -87,6 +95,9 @@ class AWSProxy:
         self.faults = faults or FaultPlan()
         self.calls: list[Call] = []
         self.after_call: Callable[[Call], None] | None = None
+        # Called after moto acted and before the client gets the answer; returning True drops the
+        # answer and closes the connection (the client then never learns what happened).
+        self.before_answer: Callable[[Call], bool] | None = None
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
@@ -163,8 +174,23 @@ class AWSProxy:
                     status = response.status
                 finally:
                     upstream.close()
+                call = Call(service, region, action, status)
+                if proxy.before_answer and proxy.before_answer(call):
+                    proxy._record(call)
+                    self._drop()
+                    return
+                if proxy.faults.lose(action):
+                    status, payload, content_type = fault_response("server_error", service)
+                    proxy._record(Call(service, region, action, status, "lost"))
+                    self._answer(status, payload, content_type)
+                    return
                 self._answer(status, payload, content_type)
-                proxy._record(Call(service, region, action, status))
+                proxy._record(call)
+
+            def _drop(self) -> None:
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.close_connection = True
+                self.connection.close()
 
             def _answer(self, status: int, payload: bytes, content_type: str) -> None:
                 self.send_response(status)
