@@ -14,10 +14,10 @@ description:
   - Every failure is one message that names the playbook variable to fix (C(osworld_region),
     C(osworld_image_id_map['us-east-1']), C(osworld_subnet_id), ...); all problems found are
     listed at once.
-  - "Input checks (no AWS call): V(common) (region name, name prefix, extra tags), V(image_map)
-    (the region and screen size have an AMI in O(image_id_map)), V(network_inputs) (resource
-    ids, CIDRs, the internal CIDR is private, the monitor port), V(fleet_inputs) (fleet name,
-    VM count, TTL, instance type and key name spelling)."
+  - "Input checks (no AWS call): V(common) (region name, name prefix, resource ids, extra tags),
+    V(image_map) (the region and screen size have an AMI in O(image_id_map)), V(network_inputs)
+    (CIDRs, the internal CIDR is private, the monitor port), V(fleet_inputs) (fleet name, VM
+    count, TTL, instance type and key name spelling)."
   - "AWS checks (read-only): V(image) (the AMI exists and is available in the region; when it
     is not, other regions of the map and C(us-east-1) are searched and an C(aws ec2 copy-image)
     command is suggested), V(network) (an adopted subnet and VPC exist and belong together),

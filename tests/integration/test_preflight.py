@@ -20,7 +20,7 @@ MISSING_SUBNET = "subnet-0123456789abcdef0"
 # (extra vars, text the single failure message must contain): each is one bad input.
 BAD_PROVISION_INPUTS: list[tuple[dict[str, Any], str]] = [
     ({"osworld_region": "us_east_1"}, "osworld_region"),
-    ({"osworld_image_id_map": {"eu-west-1": AMI}}, "osworld_image_id_map has no AMI for osworld_region us-east-1"),
+    ({"osworld_image_id_map": {"eu-west-1": AMI}}, "osworld_image_id_map: no AMI for region us-east-1"),
     ({"osworld_screen_size": "1280x720"}, "osworld_screen_size"),
     ({"osworld_image_id_map": {"us-east-1": "ami-12"}}, "osworld_image_id_map['us-east-1']"),
     ({"osworld_subnet_id": "subnet-xyz"}, "osworld_subnet_id"),
@@ -176,3 +176,40 @@ def preflight_only(tmp_path: Path) -> str:
         "  roles:\n    - role: osworld.aws.preflight\n"
     )
     return str(playbook)
+
+
+# The fleet playbooks run input checks only: bad input fails before any AWS call at all.
+BAD_FLEET_INPUTS: list[tuple[str, dict[str, Any], str]] = [
+    ("envs.yml", {"osworld_env_count": -1}, "osworld_env_count"),
+    ("envs.yml", {"osworld_env_count": 2, "osworld_fleet": "my fleet"}, "osworld_fleet"),
+    ("envs.yml", {"osworld_env_count": 2, "osworld_screen_size": "800x600"}, "osworld_screen_size"),
+    ("envs.yml", {"osworld_env_count": 2, "osworld_security_group_id": "sg-nope"}, "osworld_security_group_id"),
+    ("reap.yml", {"osworld_ttl_minutes": -5}, "osworld_ttl_minutes"),
+    ("reap.yml", {"osworld_region": "nowhere"}, "osworld_region"),
+    ("teardown.yml", {"osworld_region": "us-east-1a"}, "osworld_region"),
+    ("teardown.yml", {"osworld_name_prefix": "a/b"}, "osworld_name_prefix"),
+]
+
+
+@pytest.mark.parametrize(("playbook", "extra_vars", "variable"), BAD_FLEET_INPUTS, ids=[f"{c[0]}-{list(c[1])[-1]}" for c in BAD_FLEET_INPUTS])
+def test_fleet_playbooks_refuse_bad_input_without_any_call(aws: AWSHarness, playbook: str, extra_vars: dict[str, Any], variable: str) -> None:
+    run = aws.playbook(playbook, extra_vars)
+    assert run.rc != 0
+    (message,) = run.failure_messages()
+    assert variable in message, message
+    assert "Traceback" not in run.stdout + run.stderr
+    assert aws.proxy.actions() == []
+
+
+def test_fleet_playbooks_preflight_makes_no_call_and_the_noop_fleet_stays_within_five(aws: AWSHarness) -> None:
+    assert aws.playbook("provision.yml").rc == 0
+    assert aws.playbook("envs.yml", {"osworld_env_count": 2}).rc == 0
+    aws.proxy.clear()
+    noop = aws.playbook("envs.yml", {"osworld_env_count": 2})
+    assert noop.rc == 0 and noop.changed == 0
+    assert len(aws.proxy.actions()) <= 5, aws.proxy.actions()
+    assert "DescribeImages" not in aws.proxy.actions()
+    aws.proxy.clear()
+    teardown_all = aws.playbook("teardown.yml", {"osworld_fleet": "all"})
+    assert teardown_all.rc == 0, teardown_all.failure_messages()
+    assert live_instances(aws.client()) == []

@@ -198,6 +198,7 @@ def check_common(report: Report, inputs: PreflightInput, known_regions: Iterable
             "osworld_name_prefix",
             f"osworld_name_prefix: '{inputs.name_prefix}' must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit",
         )
+    check_resource_ids(report, inputs)
     check_extra_tags(report, inputs.extra_tags)
 
 
@@ -246,7 +247,7 @@ def resolve_image_id(report: Report, image_id_map: Mapping[str, Any], region: st
         report.error(
             IMAGE_MAP,
             "osworld_image_id_map",
-            f"osworld_image_id_map has no AMI for osworld_region {region} (it has: {regions}); add {map_path(region)}, "
+            f"osworld_image_id_map: no AMI for region {region} (osworld_region; the map has: {regions}); add {map_path(region)}, "
             "copying the OSWorld AMI into that region if needed (aws ec2 copy-image)",
         )
         return None
@@ -284,14 +285,17 @@ def image_entry_problem(value: Any, region: str, screen_size: str) -> str | None
     return None
 
 
-def check_network_inputs(report: Report, inputs: PreflightInput) -> None:
+def check_resource_ids(report: Report, inputs: PreflightInput) -> None:
     for variable, value, kind in (
         ("osworld_vpc_id", inputs.vpc_id, "vpc"),
         ("osworld_subnet_id", inputs.subnet_id, "subnet"),
         ("osworld_security_group_id", inputs.security_group_id, "sg"),
     ):
         if value:
-            report.guard(NETWORK_INPUTS, variable, lambda value=value, kind=kind, variable=variable: validate_resource_id(value, kind, variable))
+            report.guard(COMMON, variable, lambda value=value, kind=kind, variable=variable: validate_resource_id(value, kind, variable))
+
+
+def check_network_inputs(report: Report, inputs: PreflightInput) -> None:
     internal = None
     if inputs.internal_cidr:
         internal = report.guard(NETWORK_INPUTS, "osworld_internal_cidr", lambda: validate_internal_cidr(str(inputs.internal_cidr), "osworld_internal_cidr"))
@@ -355,7 +359,7 @@ def check_fleet_inputs(report: Report, inputs: PreflightInput) -> None:
     if not NAME_PATTERN.match(fleet):
         report.error(FLEET_INPUTS, "osworld_fleet", f"osworld_fleet: '{fleet}' must be 1-63 letters, digits, '.', '_' or '-'")
     elif fleet == RESERVED_FLEET and inputs.env_count > 0:
-        report.error(FLEET_INPUTS, "osworld_fleet", "osworld_fleet: 'all' is reserved (teardown.yml uses it for every fleet); name the fleet")
+        report.error(FLEET_INPUTS, "osworld_fleet", "osworld_fleet: 'all' only tears down (teardown.yml: every fleet); name the fleet to launch VMs into")
     report.guard(FLEET_INPUTS, "osworld_env_count", lambda: validate_range(inputs.env_count, "osworld_env_count", 0, MAX_ENV_COUNT))
     if inputs.ttl_minutes < 0:
         report.error(FLEET_INPUTS, "osworld_ttl_minutes", f"osworld_ttl_minutes: {inputs.ttl_minutes} is negative (0 means already due for reaping)")
