@@ -25,7 +25,7 @@ description:
     when O(key_name) is set), V(quota) (the on-demand vCPU quota covers O(env_count) VMs, when
     O(env_count) > 0; skipped with a warning where Service Quotas does not answer)."
   - Each AWS check implies the input checks it reads; on the happy path each makes one call.
-author: osworld.aws maintainers
+author: OSWorld AWS maintainers (@osworld-aws)
 extends_documentation_fragment:
   - osworld.aws.connection
   - osworld.aws.attributes
@@ -169,7 +169,7 @@ availability_zone:
 
 from typing import Any
 
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import AWS, env_region
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import env_region
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.errors import OSWorldError
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.module import DEFAULT_REGION, OSWorldAWSModule
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.preflight import (

@@ -152,8 +152,6 @@ def test_teardown_killed_between_group_deletes_converges_on_rerun(aws: AWSHarnes
     assert nothing_created(aws.client())
 
 
-
-
 # A lost answer: AWS acted, the connection drops before the answer arrives (a read timeout, a
 # proxy reset). botocore sends the call again; the run may fail, but the re-run must converge.
 LOST_ANSWER_LEAKS = {

@@ -68,9 +68,10 @@ def exercise_every_playbook(account: IAMEnforcingAccount, harness: AWSHarness) -
     # Drift someone caused by hand: extra rules, a deleted one, an edited description, a removed tag.
     groups = {tag_dict(g.get("Tags")).get("osworld:component"): g["GroupId"] for g in ec2.describe_security_groups()["SecurityGroups"]}
     group_id = groups["env-security-group"]
-    ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[{"IpProtocol": "tcp", "FromPort": 3389, "ToPort": 3389, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
-    ec2.authorize_security_group_egress(GroupId=group_id, IpPermissions=[{"IpProtocol": "tcp", "FromPort": 25, "ToPort": 25, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
-    ec2.revoke_security_group_egress(GroupId=groups["host-security-group"], IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    anywhere = [{"CidrIp": "0.0.0.0/0"}]
+    ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[{"IpProtocol": "tcp", "FromPort": 3389, "ToPort": 3389, "IpRanges": anywhere}])
+    ec2.authorize_security_group_egress(GroupId=group_id, IpPermissions=[{"IpProtocol": "tcp", "FromPort": 25, "ToPort": 25, "IpRanges": anywhere}])
+    ec2.revoke_security_group_egress(GroupId=groups["host-security-group"], IpPermissions=[{"IpProtocol": "-1", "IpRanges": anywhere}])
     ec2.update_security_group_rule_descriptions_ingress(
         GroupId=group_id,
         IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "203.0.113.7/32", "Description": "edited"}]}],
@@ -92,7 +93,7 @@ def exercise_every_playbook(account: IAMEnforcingAccount, harness: AWSHarness) -
     if INVENTORY.exists():
         listed = subprocess.run(
             [str(VENV_BIN / "ansible-inventory"), "-i", str(INVENTORY), "--list"],
-            cwd=REPO, env=harness.env(operator), capture_output=True, text=True, timeout=300,
+            cwd=REPO, env=harness.env(operator), capture_output=True, text=True, timeout=300, check=False,
         )
         assert listed.returncode == 0, listed.stderr[-2000:]
         groups = json.loads(listed.stdout)

@@ -66,7 +66,7 @@ def string_equals(statement: dict[str, Any]) -> dict[str, Any]:
     return dict(statement.get("Condition", {}).get("StringEquals", {}))
 
 
-@pytest.mark.parametrize(("name", "policy"), list(documents()), ids=[name for name, _ in documents()])
+@pytest.mark.parametrize(("name", "policy"), list(documents()), ids=[name for name, _policy in documents()])
 def test_documents_are_valid_policies_without_wildcard_actions(name: str, policy: dict[str, Any]) -> None:
     IAMPolicyDocumentValidator(json.dumps(policy)).validate()
     assert policy["Version"] == "2012-10-17"
@@ -79,7 +79,7 @@ def test_documents_are_valid_policies_without_wildcard_actions(name: str, policy
             assert "*" not in action, f"{name}: wildcard action {action}"
 
 
-@pytest.mark.parametrize(("name", "policy"), list(documents()), ids=[name for name, _ in documents()])
+@pytest.mark.parametrize(("name", "policy"), list(documents()), ids=[name for name, _policy in documents()])
 def test_every_action_is_a_real_api_operation(name: str, policy: dict[str, Any]) -> None:
     session = botocore.session.get_session()
     for statement in statements(policy):
@@ -90,7 +90,7 @@ def test_every_action_is_a_real_api_operation(name: str, policy: dict[str, Any])
             assert operation in session.get_service_model(BOTOCORE_SERVICE[prefix]).operation_names, f"{name}: {action}"
 
 
-@pytest.mark.parametrize(("name", "policy"), list(documents()), ids=[name for name, _ in documents()])
+@pytest.mark.parametrize(("name", "policy"), list(documents()), ids=[name for name, _policy in documents()])
 def test_resource_star_only_for_reads(name: str, policy: dict[str, Any]) -> None:
     for statement in statements(policy):
         if "*" in listed(statement["Resource"]):

@@ -69,7 +69,7 @@ BAD_INPUTS: list[tuple[dict[str, Any], str]] = [
     ({"internal_cidr": "8.8.8.0/24"}, "osworld_internal_cidr"),
     ({"internal_cidr": "10.0.0.0/33"}, "osworld_internal_cidr"),
     ({"admin_cidrs": ()}, "osworld_admin_cidrs"),
-    ({"admin_cidrs": ("203.0.113.7",  "300.1.1.1/32")}, "osworld_admin_cidrs"),
+    ({"admin_cidrs": ("203.0.113.7", "300.1.1.1/32")}, "osworld_admin_cidrs"),
     ({"admin_cidrs": ("203.0.113.7/24",)}, "osworld_admin_cidrs"),
     ({"monitor_port": 0}, "osworld_monitor_port"),
     ({"monitor_port": 65536}, "osworld_monitor_port"),

@@ -440,7 +440,8 @@ def check_image(aws: AWS, inputs: PreflightInput, image_id: str, report: Report)
     local_copy = None
     named = sorted({str(image["Name"]) for image in candidates if image.get("Name")})
     if named:
-        found_here = _call(aws, report, IMAGE, "ec2", "describe_images", Filters=[{"Name": "name", "Values": named}, {"Name": "state", "Values": ["available"]}])
+        by_name = [{"Name": "name", "Values": named}, {"Name": "state", "Values": ["available"]}]
+        found_here = _call(aws, report, IMAGE, "ec2", "describe_images", Filters=by_name)
         local = sorted((found_here or {}).get("Images", []), key=lambda image: str(image.get("CreationDate", "")), reverse=True)
         local_copy = local[0] if local else None
     report.error(IMAGE, "osworld_image_id_map", missing_image_message(path, image_id, inputs.region, candidates, local_copy))
@@ -498,8 +499,8 @@ def check_network(aws: AWS, inputs: PreflightInput, report: Report) -> str | Non
             if not cidr.subnet_of(internal):  # type: ignore[arg-type]
                 report.warn(NETWORK, "osworld_internal_cidr", internal_reach_warning(str(internal), str(cidr)))
         return str(subnet["AvailabilityZone"]) if subnet.get("AvailabilityZone") else None
-    assert inputs.vpc_id is not None
-    _describe_or_missing(aws, report, "describe_vpcs", "Vpcs", "osworld_vpc_id", inputs.vpc_id, VpcIds=[inputs.vpc_id])
+    vpc_id = str(inputs.vpc_id)
+    _describe_or_missing(aws, report, "describe_vpcs", "Vpcs", "osworld_vpc_id", vpc_id, VpcIds=[vpc_id])
     return None
 
 
