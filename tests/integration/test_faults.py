@@ -72,12 +72,17 @@ def test_provision_and_teardown_converge_with_connection_resets(aws: AWSHarness)
     print(f"faults injected and survived: {len(resets)}")
 
 
-def test_fleet_of_six_and_teardown_converge_under_throttling_and_5xx(aws: AWSHarness) -> None:
+FLEET_FAULTS = {"throttle-and-5xx": (17, THROTTLE_AND_5XX), "connection-resets": (23, {"reset_rate": 0.15})}
+
+
+@pytest.mark.parametrize("faults", sorted(FLEET_FAULTS))
+def test_fleet_of_six_and_teardown_converge_under_faults(aws: AWSHarness, faults: str) -> None:
     if not ENVS.exists():
         pytest.skip("playbooks/envs.yml (the fleet, issue 3) is not in this checkout yet")
     ec2 = aws.client()
     foreign = ec2.run_instances(ImageId="ami-0a0e5d9c7acc336f1", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
-    inject(aws, 17, **THROTTLE_AND_5XX)
+    seed, rates = FLEET_FAULTS[faults]
+    inject(aws, seed, **rates)
     ok(aws.playbook("provision.yml", {"osworld_admin_cidrs": ADMIN}))
     ok(aws.playbook("envs.yml", {"osworld_env_count": 6}))
     fleet = fleet_instances(ec2, "default")
@@ -88,6 +93,7 @@ def test_fleet_of_six_and_teardown_converge_under_throttling_and_5xx(aws: AWSHar
         tags = tag_dict(instance.get("Tags"))
         assert tags["osworld:managed-by"] == "osworld.aws" and tags["osworld:role"] == "env" and "osworld:expires-at" in tags
 
+    survived = injected_count(aws)
     aws.proxy.clear()
     again = ok(aws.playbook("envs.yml", {"osworld_env_count": 6}))
     assert again.changed == 0 and aws.proxy.mutating_actions() == []
@@ -96,7 +102,7 @@ def test_fleet_of_six_and_teardown_converge_under_throttling_and_5xx(aws: AWSHar
     ok(aws.playbook("teardown.yml", {"osworld_teardown_network": True}))
     assert [i["InstanceId"] for i in live_instances(ec2)] == [foreign]
     assert all(not ids for ids in managed_resources(ec2).values()), managed_resources(ec2)
-    print(f"faults injected and survived: {injected_count(aws)}")
+    print(f"faults injected and survived: {survived + injected_count(aws)}")
 
 
 # Kill points inside the security-group step of a fresh provision: after the env group exists
