@@ -160,28 +160,13 @@ def test_teardown_killed_between_group_deletes_converges_on_rerun(aws: AWSHarnes
 
 # A lost answer: AWS acted, the connection drops before the answer arrives (a read timeout, a
 # proxy reset). botocore sends the call again; the run may fail, but the re-run must converge.
-LOST_ANSWER_LEAKS = {
-    "CreateVpc": "a second VPC; the re-run then stops on 'Stack has 2 VPCs'",
-    "CreateInternetGateway": "a second, unattached gateway tagged with the stack",
-    "CreateRouteTable": "a second route table tagged with the stack",
-}
 LOST_ANSWER_POINTS = [
     "CreateVpc", "CreateSubnet", "CreateInternetGateway", "AttachInternetGateway", "CreateRouteTable", "CreateRoute",
     "AssociateRouteTable", "CreateSecurityGroup", "AuthorizeSecurityGroupIngress", "UpdateSecurityGroupRuleDescriptionsEgress",
 ]
 
 
-def lost_answer_case(action: str) -> Any:
-    if action not in LOST_ANSWER_LEAKS:
-        return action
-    reason = (
-        f"known gap in network.py: {action} sent again after a lost answer leaves {LOST_ANSWER_LEAKS[action]}; "
-        "drop this marker once creates look their result up by tag before they are repeated"
-    )
-    return pytest.param(action, marks=pytest.mark.xfail(strict=True, reason=reason))
-
-
-@pytest.mark.parametrize("action", [lost_answer_case(action) for action in LOST_ANSWER_POINTS])
+@pytest.mark.parametrize("action", LOST_ANSWER_POINTS)
 def test_provision_converges_after_a_lost_answer(aws: AWSHarness, action: str) -> None:
     aws.proxy.before_answer = nth_call(action)
     aws.playbook("provision.yml", {"osworld_admin_cidrs": ADMIN})

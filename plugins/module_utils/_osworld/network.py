@@ -12,7 +12,7 @@ from typing import Any
 from .aws import AWS
 from .errors import AWSCallError, OSWorldError
 from .stack import COMPONENT_INTERNET_GATEWAY, COMPONENT_ROUTE_TABLE, COMPONENT_SUBNET, COMPONENT_VPC, PLANNED_ID
-from .tags import COMPONENT_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, STACK_KEY, filters, stack_tags, tag_filters, tag_specifications
+from .tags import COMPONENT_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, STACK_KEY, filters, stack_tags, tag_dict, tag_filters, tag_specifications
 
 DEFAULT_ROUTE = "0.0.0.0/0"
 # Subnets and gateways are released a little after the instances in them terminate.
@@ -79,7 +79,7 @@ def adopt_network(aws: AWS, vpc_id: str | None, subnet_id: str | None) -> dict[s
 def ensure_network(aws: AWS, spec: NetworkSpec, check_mode: bool) -> dict[str, Any]:
     check_subnet_in_vpc(spec.vpc_cidr, spec.subnet_cidr)
     created: list[str] = []
-    vpc = _find_vpc(aws, spec.stack)
+    vpc = _find_vpc(aws, spec.stack, check_mode, created)
     fresh = vpc is None
     if vpc is None:
         vpc = _create(aws, check_mode, created, COMPONENT_VPC, "create_vpc", "Vpc", {"VpcId": PLANNED_ID, "CidrBlock": spec.vpc_cidr},
@@ -112,9 +112,21 @@ def ensure_network(aws: AWS, spec: NetworkSpec, check_mode: bool) -> dict[str, A
 
 
 def remove_network(aws: AWS, stack: str, check_mode: bool, sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
-    """Deletes the stack's tagged network pieces; anything untagged (an adopted network) stays."""
+    """Deletes the stack's tagged network pieces; anything untagged (an adopted network) stays.
+
+    Gateways are found by their tags, attached or not, so one whose attach never happened is
+    not left behind."""
     removed: list[str] = []
     vpcs = aws.paginate("ec2", "describe_vpcs", "Vpcs[]", Filters=_stack_filter(stack, COMPONENT_VPC))
+    gateways = aws.paginate("ec2", "describe_internet_gateways", "InternetGateways[]", Filters=_stack_filter(stack, COMPONENT_INTERNET_GATEWAY))
+    for gateway in gateways:
+        gateway_id = gateway["InternetGatewayId"]
+        if not check_mode:
+            for attachment in gateway.get("Attachments", []):
+                vpc_id = attachment["VpcId"]
+                _when_released(sleep, lambda: aws.call("ec2", "detach_internet_gateway", InternetGatewayId=gateway_id, VpcId=vpc_id))
+            aws.call("ec2", "delete_internet_gateway", InternetGatewayId=gateway_id)
+        removed.append(gateway_id)
     for vpc in vpcs:
         vpc_id = vpc["VpcId"]
         for table in aws.paginate("ec2", "describe_route_tables", "RouteTables[]", Filters=filters(vpc_id=vpc_id) + _stack_filter(stack)):
@@ -124,14 +136,6 @@ def remove_network(aws: AWS, stack: str, check_mode: bool, sleep: Callable[[floa
                         aws.call("ec2", "disassociate_route_table", AssociationId=association["RouteTableAssociationId"])
                 aws.call("ec2", "delete_route_table", RouteTableId=table["RouteTableId"])
             removed.append(table["RouteTableId"])
-        gateways = aws.paginate(
-            "ec2", "describe_internet_gateways", "InternetGateways[]", Filters=filters(**{"attachment.vpc-id": vpc_id}) + _stack_filter(stack)
-        )
-        for gateway in gateways:
-            if not check_mode:
-                _when_released(sleep, lambda: aws.call("ec2", "detach_internet_gateway", InternetGatewayId=gateway["InternetGatewayId"], VpcId=vpc_id))
-                aws.call("ec2", "delete_internet_gateway", InternetGatewayId=gateway["InternetGatewayId"])
-            removed.append(gateway["InternetGatewayId"])
         for subnet in aws.paginate("ec2", "describe_subnets", "Subnets[]", Filters=filters(vpc_id=vpc_id) + _stack_filter(stack)):
             if not check_mode:
                 _when_released(sleep, lambda: aws.call("ec2", "delete_subnet", SubnetId=subnet["SubnetId"]))
@@ -143,10 +147,29 @@ def remove_network(aws: AWS, stack: str, check_mode: bool, sleep: Callable[[floa
 
 
 def _ensure_gateway(aws: AWS, spec: NetworkSpec, vpc_id: str, fresh: bool, check_mode: bool, created: list[str]) -> str:
+    """The VPC's gateway. Found by the stack's tags rather than by attachment, so a gateway whose
+    attach never happened (a killed run) or a duplicate from a repeated create is seen too."""
+    gateway_id = None
     if not fresh:
-        gateways = aws.paginate("ec2", "describe_internet_gateways", "InternetGateways[]", Filters=filters(**{"attachment.vpc-id": vpc_id}))
-        if gateways:
-            return str(gateways[0]["InternetGatewayId"])
+        ours = aws.paginate("ec2", "describe_internet_gateways", "InternetGateways[]", Filters=_stack_filter(spec.stack, COMPONENT_INTERNET_GATEWAY))
+        attached = [gateway for gateway in ours if any(a.get("VpcId") == vpc_id for a in gateway.get("Attachments", []))]
+        if not attached:
+            # A VPC takes one gateway: one attached by hand is used, not replaced.
+            attached = aws.paginate("ec2", "describe_internet_gateways", "InternetGateways[]", Filters=filters(**{"attachment.vpc-id": vpc_id}))
+        if attached:
+            gateway_id = str(attached[0]["InternetGatewayId"])
+        elif ours:
+            gateway_id = str(ours[0]["InternetGatewayId"])
+            created.append(f"attachment {gateway_id} <-> {vpc_id}")
+            if not check_mode:
+                aws.call("ec2", "attach_internet_gateway", InternetGatewayId=gateway_id, VpcId=vpc_id)
+        for gateway in ours:
+            if gateway["InternetGatewayId"] != gateway_id and not gateway.get("Attachments"):
+                created.append(f"duplicate {gateway['InternetGatewayId']} (removed)")
+                if not check_mode:
+                    aws.call("ec2", "delete_internet_gateway", InternetGatewayId=gateway["InternetGatewayId"])
+    if gateway_id:
+        return gateway_id
     gateway = _create(aws, check_mode, created, COMPONENT_INTERNET_GATEWAY, "create_internet_gateway", "InternetGateway",
                       {"InternetGatewayId": PLANNED_ID},
                       TagSpecifications=tag_specifications(["internet-gateway"], spec.tags(COMPONENT_INTERNET_GATEWAY)))
@@ -159,7 +182,7 @@ def _ensure_gateway(aws: AWS, spec: NetworkSpec, vpc_id: str, fresh: bool, check
 def _ensure_route_table(
     aws: AWS, spec: NetworkSpec, vpc_id: str, subnet_id: str, gateway_id: str, fresh: bool, check_mode: bool, created: list[str]
 ) -> str:
-    table = None if fresh else _first_tagged(aws, "describe_route_tables", "RouteTables", vpc_id, spec.stack)
+    table = None if fresh else _pick_route_table(aws, spec.stack, vpc_id, subnet_id, check_mode, created)
     if table is None:
         table = _create(aws, check_mode, created, COMPONENT_ROUTE_TABLE, "create_route_table", "RouteTable",
                         {"RouteTableId": PLANNED_ID, "Routes": [], "Associations": []},
@@ -184,6 +207,24 @@ def _ensure_route_table(
     return table_id
 
 
+def _pick_route_table(
+    aws: AWS, stack: str, vpc_id: str, subnet_id: str, check_mode: bool, created: list[str]
+) -> dict[str, Any] | None:
+    """The stack's route table: the one associated with the subnet if there are several (a
+    repeated CreateRouteTable); the others are deleted."""
+    tables = aws.paginate("ec2", "describe_route_tables", "RouteTables[]", Filters=filters(vpc_id=vpc_id) + _stack_filter(stack))
+    if not tables:
+        return None
+    tables.sort(key=lambda table: (not any(a.get("SubnetId") == subnet_id for a in table.get("Associations", [])), table["RouteTableId"]))
+    for extra in tables[1:]:
+        created.append(f"duplicate {extra['RouteTableId']} (removed)")
+        if not check_mode:
+            for association in extra.get("Associations", []):
+                aws.call("ec2", "disassociate_route_table", AssociationId=association["RouteTableAssociationId"])
+            aws.call("ec2", "delete_route_table", RouteTableId=extra["RouteTableId"])
+    return dict(tables[0])
+
+
 def _create(
     aws: AWS, check_mode: bool, created: list[str], component: str, operation: str, key: str, planned: dict[str, Any], **kwargs: Any
 ) -> dict[str, Any]:
@@ -193,11 +234,36 @@ def _create(
     return dict(aws.call("ec2", operation, **kwargs)[key])
 
 
-def _find_vpc(aws: AWS, stack: str) -> dict[str, Any] | None:
+def _find_vpc(aws: AWS, stack: str, check_mode: bool, removed: list[str]) -> dict[str, Any] | None:
+    """The stack's VPC. CreateVpc has no idempotency token: when its answer was lost and botocore
+    sent it again, a second, empty VPC exists; the re-run keeps the one in use and deletes the
+    empty duplicates (it refuses to guess when more than one is in use)."""
     vpcs = aws.paginate("ec2", "describe_vpcs", "Vpcs[]", Filters=_stack_filter(stack, COMPONENT_VPC))
-    if len(vpcs) > 1:
-        raise OSWorldError(f"Stack '{stack}' has {len(vpcs)} VPCs ({', '.join(v['VpcId'] for v in vpcs)}); delete the extra ones")
-    return vpcs[0] if vpcs else None
+    if len(vpcs) <= 1:
+        return vpcs[0] if vpcs else None
+    vpc_ids = sorted(vpc["VpcId"] for vpc in vpcs)
+    subnets = aws.paginate("ec2", "describe_subnets", "Subnets[]", Filters=filters(vpc_id=vpc_ids))
+    in_use = sorted({subnet["VpcId"] for subnet in subnets})
+    if len(in_use) > 1:
+        raise OSWorldError(f"Stack '{stack}' has {len(in_use)} VPCs in use ({', '.join(in_use)}); delete the extra ones")
+    keep = in_use[0] if in_use else vpc_ids[0]
+    for vpc_id in vpc_ids:
+        if vpc_id != keep:
+            _remove_empty_vpc(aws, stack, vpc_id, check_mode)
+            removed.append(f"duplicate {vpc_id} (removed)")
+    return next(vpc for vpc in vpcs if vpc["VpcId"] == keep)
+
+
+def _remove_empty_vpc(aws: AWS, stack: str, vpc_id: str, check_mode: bool) -> None:
+    if check_mode:
+        return
+    for gateway in aws.paginate("ec2", "describe_internet_gateways", "InternetGateways[]", Filters=filters(**{"attachment.vpc-id": vpc_id})):
+        aws.call("ec2", "detach_internet_gateway", InternetGatewayId=gateway["InternetGatewayId"], VpcId=vpc_id)
+        if tag_dict(gateway.get("Tags")).get(STACK_KEY) == stack:
+            aws.call("ec2", "delete_internet_gateway", InternetGatewayId=gateway["InternetGatewayId"])
+    for table in aws.paginate("ec2", "describe_route_tables", "RouteTables[]", Filters=filters(vpc_id=vpc_id) + _stack_filter(stack)):
+        aws.call("ec2", "delete_route_table", RouteTableId=table["RouteTableId"])
+    aws.call("ec2", "delete_vpc", VpcId=vpc_id)
 
 
 def _first_tagged(aws: AWS, operation: str, key: str, vpc_id: str, stack: str) -> dict[str, Any] | None:
