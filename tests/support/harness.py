@@ -25,7 +25,10 @@ def ensure_collection_link() -> None:
     link = COLLECTIONS_PATH / "ansible_collections" / "osworld" / "aws"
     if not link.exists():
         link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(REPO, target_is_directory=True)
+        try:
+            link.symlink_to(REPO, target_is_directory=True)
+        except FileExistsError:  # another pytest worker made it first
+            pass
     collections_root = str(COLLECTIONS_PATH)
     if collections_root not in sys.path:
         sys.path.insert(0, collections_root)
