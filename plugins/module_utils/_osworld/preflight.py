@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from .aws import AWS
@@ -53,7 +54,7 @@ KEY_NAME_PATTERN = re.compile(r"^[\x20-\x7e]{1,255}$")
 WHOLE_INTERNET = frozenset({"0.0.0.0/0", "::/0"})
 # The official OSWorld AMI lives in us-east-1: the first place to look for a missing image.
 IMAGE_HOME_REGION = "us-east-1"
-MAX_REGIONS_SEARCHED = 3
+MAX_MAP_REGIONS_SEARCHED = 2
 ACCESS_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess"})
 
 # Service Quotas codes of the on-demand vCPU quotas, by instance family.
@@ -136,7 +137,7 @@ class Report:
     def skip(self, check: str, reason: str) -> None:
         self.skipped.append({"check": check, "reason": reason})
 
-    def guard(self, check: str, variable: str, validate: Any) -> Any:
+    def guard(self, check: str, variable: str, validate: Callable[[], Any]) -> Any:
         """Runs one validation function; its OSWorldError becomes an error finding."""
         try:
             return validate()
@@ -292,7 +293,7 @@ def check_resource_ids(report: Report, inputs: PreflightInput) -> None:
         ("osworld_security_group_id", inputs.security_group_id, "sg"),
     ):
         if value:
-            report.guard(COMMON, variable, lambda value=value, kind=kind, variable=variable: validate_resource_id(value, kind, variable))
+            report.guard(COMMON, variable, partial(validate_resource_id, value, kind, variable))
 
 
 def check_network_inputs(report: Report, inputs: PreflightInput) -> None:
@@ -343,7 +344,7 @@ def check_admin_cidrs(report: Report, admin_cidrs: Sequence[str]) -> None:
     if isinstance(admin_cidrs, str) or not admin_cidrs:
         report.error(NETWORK_INPUTS, "osworld_admin_cidrs", "osworld_admin_cidrs: a list of at least one CIDR block is required")
         return
-    cidrs = [report.guard(NETWORK_INPUTS, "osworld_admin_cidrs", lambda value=value: validate_cidr(value, "osworld_admin_cidrs")) for value in admin_cidrs]
+    cidrs = [report.guard(NETWORK_INPUTS, "osworld_admin_cidrs", partial(validate_cidr, value, "osworld_admin_cidrs")) for value in admin_cidrs]
     open_to_all = sorted(WHOLE_INTERNET.intersection(cidr for cidr in cidrs if cidr))
     if open_to_all:
         report.warn(
@@ -452,11 +453,10 @@ def image_path(image_id_map: Mapping[str, Any], region: str, screen_size: str) -
 
 
 def search_regions(image_id_map: Mapping[str, Any], region: str, screen_size: str) -> list[str]:
-    """Where to look for a missing AMI: other regions of the map, then the official image's home."""
+    """Where to look for a missing AMI: two other regions of the map, then the official image's home."""
     others = [str(key) for key in sorted(image_id_map) if key != region and REGION_PATTERN.match(str(key))]
-    others = [key for key in others if image_entry(image_id_map[key], screen_size)] + [IMAGE_HOME_REGION]
-    unique = list(dict.fromkeys(key for key in others if key != region))
-    return unique[:MAX_REGIONS_SEARCHED]
+    mapped = [key for key in others if image_entry(image_id_map[key], screen_size)][:MAX_MAP_REGIONS_SEARCHED]
+    return [key for key in dict.fromkeys([*mapped, IMAGE_HOME_REGION]) if key != region]
 
 
 def missing_image_message(
