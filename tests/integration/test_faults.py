@@ -7,8 +7,6 @@ absorbs the faults; there is no other retry layer to help it.
 """
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from tests.support.aws_proxy import FaultPlan
