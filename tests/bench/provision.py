@@ -56,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]
     for label, passed in checks:
         print(f"  [{'ok' if passed else 'MISSED'}] {label}")
-    return 0 if all(passed for _, passed in checks) else 1
+    return 0 if all(passed for _label, passed in checks) else 1
 
 
 if __name__ == "__main__":
