@@ -1,15 +1,13 @@
 """envs.yml and osworld.aws.fleet against moto: exact counts, launch shape, check mode, a killed run."""
 from __future__ import annotations
 
-import json
-import os
 import signal
-import subprocess
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from tests.support.aws_proxy import Call
-from tests.support.harness import REPO, VENV_BIN, AWSHarness
+from tests.support.fault_runner import nth_call, run_killed
+from tests.support.harness import AWSHarness
 
 AMI = "ami-0d23263edb96951d8"
 LIVE = ["pending", "running", "stopping", "stopped"]
@@ -278,28 +276,10 @@ def test_a_surplus_found_after_launching_is_terminated_so_the_count_is_exact(aws
 
 def test_a_run_killed_right_after_run_instances_converges_on_rerun(aws: AWSHarness) -> None:
     assert aws.playbook("provision.yml").rc == 0
-    command = [
-        str(VENV_BIN / "ansible-playbook"),
-        str(REPO / "playbooks" / "envs.yml"),
-        "-e",
-        json.dumps({"osworld_env_count": 4}),
-    ]
-    process = subprocess.Popen(
-        command, cwd=aws.workdir, env=aws.env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-    )
-    killed: list[str] = []
-
-    def kill_after_launch(call: Call) -> None:
-        if call.action == "RunInstances" and not killed:
-            os.killpg(process.pid, signal.SIGKILL)
-            killed.append(call.action)
-
-    aws.proxy.after_call = kill_after_launch
-    try:
-        returncode = process.wait(timeout=300)
-    finally:
-        aws.proxy.after_call = None
-    assert killed and returncode == -signal.SIGKILL
+    # The whole process tree dies once moto has launched and before the answer reaches the module
+    # (ansible-core's workers call setsid(), so killing ansible-playbook's group alone is not enough).
+    killed = run_killed(aws, "envs.yml", {"osworld_env_count": 4}, nth_call("RunInstances"))
+    assert killed.killed and killed.rc == -signal.SIGKILL
     assert len(instances(aws)) == 4
 
     aws.proxy.clear()

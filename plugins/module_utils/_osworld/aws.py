@@ -111,12 +111,12 @@ class AWS:
             try:
                 return method(**kwargs)
             except ClientError as exc:
-                error = from_botocore(operation, exc)
+                error = from_botocore(operation, exc, service)
                 if delay is None or error.code not in EVENTUAL_CONSISTENCY_CODES:
                     raise error from exc
                 self._sleep(delay)
             except BotoCoreError as exc:
-                raise from_botocore(operation, exc) from exc
+                raise from_botocore(operation, exc, service) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
     def paginate(self, service: str, operation: str, result_key: str, **kwargs: Any) -> list[Any]:
@@ -125,7 +125,7 @@ class AWS:
         try:
             return list(paginator.paginate(**kwargs).search(result_key))
         except (ClientError, BotoCoreError) as exc:
-            raise from_botocore(operation, exc) from exc
+            raise from_botocore(operation, exc, service) from exc
 
     def caller_access_key(self) -> str | None:
         """The access key id in use, resolved locally (no API call): identifies the account for caches."""

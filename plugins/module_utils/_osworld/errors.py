@@ -39,17 +39,26 @@ class AWSCallError(OSWorldError):
         }
 
 
-def from_botocore(operation: str, exc: Exception) -> AWSCallError:
+DENIED_CODES = frozenset({"UnauthorizedOperation", "AccessDenied", "AccessDeniedException"})
+# botocore's service names that differ from the IAM action prefix.
+IAM_PREFIXES = {"service-quotas": "servicequotas"}
+
+
+def iam_action(service: str, operation: str) -> str:
+    """`ec2:DescribeInstances` from ("ec2", "describe_instances")."""
+    return f"{IAM_PREFIXES.get(service, service)}:{''.join(part.capitalize() for part in operation.split('_'))}"
+
+
+def from_botocore(operation: str, exc: Exception, service: str | None = None) -> AWSCallError:
     """Builds an AWSCallError from a botocore ClientError or BotoCoreError."""
     response = getattr(exc, "response", None)
     if isinstance(response, dict):
         error = response.get("Error", {})
         metadata = response.get("ResponseMetadata", {})
-        return AWSCallError(
-            operation,
-            str(error.get("Code", "Unknown")),
-            str(error.get("Message", exc)),
-            metadata.get("RequestId"),
-            metadata.get("HTTPStatusCode"),
-        )
+        code = str(error.get("Code", "Unknown"))
+        message = str(error.get("Message", exc))
+        if code in DENIED_CODES and service:
+            # Real EC2 encodes the denied action; name it so the policy can be fixed from the message.
+            message += f" (IAM action {iam_action(service, operation)}; `aws sts decode-authorization-message` decodes an encoded message)"
+        return AWSCallError(operation, code, message, metadata.get("RequestId"), metadata.get("HTTPStatusCode"))
     return AWSCallError(operation, type(exc).__name__, str(exc))
