@@ -208,7 +208,6 @@ planned:
 
 from typing import Any
 
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import AWS
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.fleet import FleetSpec, ensure_fleet
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.module import OSWorldAWSModule
 
@@ -259,13 +258,7 @@ def main() -> None:
         required_if=[("state", "present", ["count"])],
     )
 
-    def run(aws: AWS) -> dict[str, Any]:
-        result = ensure_fleet(aws, spec_from(module.params), module.check_mode)
-        for warning in result.pop("warnings"):
-            module.warn(warning)
-        return result
-
-    module.run(run)
+    module.run(lambda aws: ensure_fleet(aws, spec_from(module.params), module.check_mode))
 
 
 if __name__ == "__main__":

@@ -139,7 +139,7 @@ def main() -> None:
             untagged=params["untagged"],
             expired=params["expired"],
         )
-        result = reap(
+        return reap(
             aws,
             policy,
             module.check_mode,
@@ -147,9 +147,6 @@ def main() -> None:
             wait=params["wait"],
             wait_timeout=params["wait_timeout"],
         )
-        for warning in result.pop("warnings"):
-            module.warn(warning)
-        return result
 
     module.run(run)
 

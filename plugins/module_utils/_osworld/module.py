@@ -51,7 +51,8 @@ class OSWorldAWSModule:
         self.module.warn(message)
 
     def run(self, action: Callable[[AWS], dict[str, Any]]) -> None:
-        """Runs `action` against AWS and exits; every failure leaves through fail_json here."""
+        """Runs `action` against AWS and exits; every failure leaves through fail_json here, and
+        the action's `warnings` (a list of strings) become Ansible warnings."""
         try:
             aws = AWS(self.connection_params())
             result = action(aws)
@@ -59,6 +60,8 @@ class OSWorldAWSModule:
             self.module.fail_json(msg=exc.message, **exc.as_result(), **library_versions())
         except OSWorldError as exc:
             self.module.fail_json(msg=exc.message, **exc.details)
+        for warning in result.pop("warnings", []):
+            self.module.warn(warning)
         if not self.diff_mode:
             result.pop("diff", None)
         self.module.exit_json(**result)
