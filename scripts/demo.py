@@ -15,6 +15,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+import boto3  # noqa: E402
+
 from tests.support.moto_server import FAKE_CREDENTIALS, MotoServer  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -75,8 +77,32 @@ def main() -> int:
         finally:
             banner("Teardown: VMs, security groups, network")
             run([str(BIN / "ansible-playbook"), str(playbooks / "teardown.yml"), "-e", "osworld_teardown_network=true"], env, cwd)
-    banner("Done: everything the demo created is gone")
+            left = leftovers(env)
+    if left:
+        banner(f"Left behind: {left}")
+        return 1
+    banner("Done: nothing tagged osworld:managed-by=osworld.aws is left (VMs, VPCs, groups)")
     return 0
+
+
+def leftovers(env: dict[str, str]) -> list[str]:
+    """What still carries the collection's tag after teardown, read back from the endpoint."""
+    session = boto3.session.Session(
+        aws_access_key_id=env.get("AWS_ACCESS_KEY_ID"),
+        aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY"),
+        aws_session_token=env.get("AWS_SESSION_TOKEN"),
+        profile_name=env.get("AWS_PROFILE"),
+        region_name=env.get("AWS_REGION", "us-east-1"),
+    )
+    ec2 = session.client("ec2", endpoint_url=env.get("AWS_ENDPOINT_URL") or None)
+    managed = [{"Name": "tag:osworld:managed-by", "Values": ["osworld.aws"]}]
+    live = [{"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}]
+    instances = ec2.describe_instances(Filters=managed + live)["Reservations"]
+    return (
+        [instance["InstanceId"] for reservation in instances for instance in reservation["Instances"]]
+        + [vpc["VpcId"] for vpc in ec2.describe_vpcs(Filters=managed)["Vpcs"]]
+        + [group["GroupId"] for group in ec2.describe_security_groups(Filters=managed)["SecurityGroups"]]
+    )
 
 
 if __name__ == "__main__":
