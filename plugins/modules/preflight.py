@@ -165,6 +165,14 @@ availability_zone:
   description: The zone the VMs will launch in, when known (the adopted subnet's, or O(availability_zone)).
   returned: when known
   type: str
+subnet_zone:
+  description:
+    - The first zone, by name, that offers O(instance_type), for a dedicated subnet that does not exist yet.
+    - Given no O(availability_zone), AWS would pick the zone itself, possibly one without the type (us-east-1e has no t3).
+      The C(network) role creates the subnet there; an existing subnet keeps its zone.
+  returned: when O(availability_zone), O(vpc_id) and O(subnet_id) are all unset and the instance_type check ran
+  type: str
+  sample: us-east-1a
 """
 
 from typing import Any

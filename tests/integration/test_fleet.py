@@ -211,7 +211,7 @@ def test_bad_input_fails_naming_the_variable_and_launches_nothing(aws: AWSHarnes
 def test_explicit_network_key_screen_size_map_and_extra_tags(aws: AWSHarness) -> None:
     ec2 = aws.client()
     vpc_id = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
-    subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.9.1.0/24")["Subnet"]["SubnetId"]
+    subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.9.1.0/24", AvailabilityZone="us-east-1a")["Subnet"]["SubnetId"]
     group_id = ec2.create_security_group(GroupName="mine", Description="mine", VpcId=vpc_id)["GroupId"]
     ec2.create_key_pair(KeyName="osworld_key")
     run = envs(

@@ -70,6 +70,8 @@ def test_fresh_account_gets_the_guides_network_groups_and_env_file(aws: AWSHarne
     vpc_id = vpcs[0]["VpcId"]
     subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Subnets"]
     assert [subnet["CidrBlock"] for subnet in subnets] == ["172.31.0.0/20"]
+    # Preflight's pick, not AWS's: the first zone that offers t3.medium (moto, like AWS, lacks it in us-east-1e).
+    assert subnets[0]["AvailabilityZone"] == "us-east-1a"
     gateways = ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [vpc_id]}])["InternetGateways"]
     assert len(gateways) == 1
     tables = ec2.describe_route_tables(Filters=[{"Name": "association.subnet-id", "Values": [subnets[0]["SubnetId"]]}])["RouteTables"]
@@ -183,7 +185,7 @@ def test_check_diff_shows_the_rule_that_would_be_removed(aws: AWSHarness) -> Non
 def test_adopted_subnet_outside_172_31_creates_only_the_groups(aws: AWSHarness) -> None:
     ec2 = aws.client()
     vpc_id = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
-    subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.20.1.0/24")["Subnet"]["SubnetId"]
+    subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.20.1.0/24", AvailabilityZone="us-east-1a")["Subnet"]["SubnetId"]
     before = network_snapshot(aws)
     run = aws.playbook("provision.yml", {"osworld_subnet_id": subnet_id})
     assert run.rc == 0, run.stdout

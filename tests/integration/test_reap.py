@@ -116,7 +116,7 @@ def test_reap_takes_expired_and_old_client_vms_and_nothing_else(aws: AWSHarness)
 def test_an_adopted_env_group_counts_only_when_named(aws: AWSHarness) -> None:
     ec2 = aws.client()
     vpc_id = ec2.create_vpc(CidrBlock="10.7.0.0/16")["Vpc"]["VpcId"]
-    subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.7.1.0/24")["Subnet"]["SubnetId"]
+    subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.7.1.0/24", AvailabilityZone="us-east-1a")["Subnet"]["SubnetId"]
     adopted = ec2.create_security_group(GroupName="adopted", Description="adopted", VpcId=vpc_id)["GroupId"]
     client = launch(aws, subnet_id, [adopted])
 

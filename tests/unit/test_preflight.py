@@ -16,6 +16,7 @@ from ansible_collections.osworld.aws.plugins.module_utils._osworld.preflight imp
     Finding,
     PreflightInput,
     check_inputs,
+    choose_subnet_zone,
     expand_checks,
     failure_message,
     iam_action,
@@ -286,3 +287,7 @@ def test_instance_type_messages_name_the_variable_and_the_zones() -> None:
 def test_iam_action_names() -> None:
     assert iam_action("ec2", "describe_instance_type_offerings") == "ec2:DescribeInstanceTypeOfferings"
     assert iam_action("service-quotas", "get_service_quota") == "servicequotas:GetServiceQuota"
+
+
+def test_subnet_zone_is_the_first_offering_zone_by_name() -> None:
+    assert choose_subnet_zone(["us-east-1f", "us-east-1b", "us-east-1c"]) == "us-east-1b"

@@ -384,7 +384,9 @@ def check_aws(aws: AWS, inputs: PreflightInput, checks: Sequence[str], report: R
     if zone:
         report.facts["availability_zone"] = zone
     if INSTANCE_TYPE in checks:
-        check_instance_type(aws, inputs.instance_type, zone, report)
+        offered_zones = check_instance_type(aws, inputs.instance_type, zone, report)
+        if offered_zones and not zone and not inputs.adopts_network:
+            report.facts["subnet_zone"] = choose_subnet_zone(offered_zones)
     if KEY_PAIR in checks and inputs.key_name:
         check_key_pair(aws, inputs.key_name, report)
     if QUOTA in checks:
@@ -519,16 +521,27 @@ def _describe_or_missing(
     return items
 
 
-def check_instance_type(aws: AWS, instance_type: str, zone: str | None, report: Report) -> None:
-    location_type, location = ("availability-zone", zone) if zone else ("region", aws.region)
-    offered = _offerings(aws, report, location_type, [{"Name": "location", "Values": [str(location)]}, {"Name": "instance-type", "Values": [instance_type]}])
-    if offered is None or offered:
-        return
-    zones: list[str] = []
+def check_instance_type(aws: AWS, instance_type: str, zone: str | None, report: Report) -> list[str]:
+    """Errors unless the type is offered in the zone (or, with no zone, somewhere in the region).
+
+    Returns the region's zones that offer the type when that took no extra call (no zone given):
+    a subnet created without a zone lands wherever AWS likes, and us-east-1e lacks t3.
+    """
     if zone:
-        found = _offerings(aws, report, "availability-zone", [{"Name": "instance-type", "Values": [instance_type]}])
-        zones = sorted({str(offer["Location"]) for offer in found or ()})
+        offered = _offerings(aws, report, "availability-zone", [{"Name": "location", "Values": [zone]}, {"Name": "instance-type", "Values": [instance_type]}])
+        if offered is None or offered:
+            return []
+    found = _offerings(aws, report, "availability-zone", [{"Name": "instance-type", "Values": [instance_type]}])
+    zones = sorted({str(offer["Location"]) for offer in found or ()})
+    if found is None or (zones and not zone):
+        return zones
     report.error(INSTANCE_TYPE, "osworld_instance_type", instance_type_message(instance_type, aws.region, zone, zones))
+    return []
+
+
+def choose_subnet_zone(offered_zones: Sequence[str]) -> str:
+    """The first zone by name: the same answer on every run, so re-runs and teardown agree."""
+    return sorted(offered_zones)[0]
 
 
 def _offerings(aws: AWS, report: Report, location_type: str, filters: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
