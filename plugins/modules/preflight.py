@@ -21,7 +21,8 @@ description:
   - "AWS checks (read-only): V(image) (the AMI exists and is available in the region; when it
     is not, other regions of the map and C(us-east-1) are searched and an C(aws ec2 copy-image)
     command is suggested), V(network) (an adopted subnet and VPC exist and belong together),
-    V(instance_type) (offered in the subnet's zone, else in the region), V(key_pair) (exists,
+    V(instance_type) (offered in the subnet's zone, else in the region, where it also picks
+    RV(subnet_zone)), V(key_pair) (exists,
     when O(key_name) is set), V(quota) (the on-demand vCPU quota covers O(env_count) VMs, when
     O(env_count) > 0; skipped with a warning where Service Quotas does not answer)."
   - Each AWS check implies the input checks it reads; on the happy path each makes one call.
