@@ -522,26 +522,29 @@ def _describe_or_missing(
 
 
 def check_instance_type(aws: AWS, instance_type: str, zone: str | None, report: Report) -> list[str]:
-    """Errors unless the type is offered in the zone (or, with no zone, somewhere in the region).
+    """Errors unless the type is offered in the zone, or, with no zone, somewhere in the region.
 
-    Returns the region's zones that offer the type when that took no extra call (no zone given):
-    a subnet created without a zone lands wherever AWS likes, and us-east-1e lacks t3.
+    With no zone, returns the zones that offer the type, found by the one call a region-wide
+    check would make: a subnet created without a zone goes wherever AWS puts it, and us-east-1e
+    has no t3.
     """
     if zone:
         offered = _offerings(aws, report, "availability-zone", [{"Name": "location", "Values": [zone]}, {"Name": "instance-type", "Values": [instance_type]}])
         if offered is None or offered:
             return []
     found = _offerings(aws, report, "availability-zone", [{"Name": "instance-type", "Values": [instance_type]}])
-    zones = sorted({str(offer["Location"]) for offer in found or ()})
-    if found is None or (zones and not zone):
+    if found is None:
+        return []
+    zones = sorted({str(offer["Location"]) for offer in found})
+    if zones and not zone:
         return zones
     report.error(INSTANCE_TYPE, "osworld_instance_type", instance_type_message(instance_type, aws.region, zone, zones))
     return []
 
 
 def choose_subnet_zone(offered_zones: Sequence[str]) -> str:
-    """The first zone by name: the same answer on every run, so re-runs and teardown agree."""
-    return sorted(offered_zones)[0]
+    """The first zone by name, so every run picks the same one."""
+    return min(offered_zones)
 
 
 def _offerings(aws: AWS, report: Report, location_type: str, filters: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
