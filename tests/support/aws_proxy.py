@@ -7,6 +7,7 @@ of requests with throttling, 5xx or a connection reset before moto sees them.
 from __future__ import annotations
 
 import http.client
+import json
 import random
 import re
 import socket
@@ -98,6 +99,9 @@ class AWSProxy:
         # Called after moto acted and before the client gets the answer; returning True drops the
         # answer and closes the connection (the client then never learns what happened).
         self.before_answer: Callable[[Call], bool] | None = None
+        # moto's Service Quotas knows no EC2 quota: GetServiceQuota for a code set here is
+        # answered by the proxy itself (QuotaCode -> value), as AWS would answer it.
+        self.service_quotas: dict[str, float] = {}
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
@@ -138,6 +142,24 @@ class AWSProxy:
         if self.after_call:
             self.after_call(call)
 
+    def _quota_answer(self, action: str, body: bytes) -> bytes | None:
+        if action != "GetServiceQuota" or not self.service_quotas:
+            return None
+        request = json.loads(body or b"{}")
+        code = request.get("QuotaCode")
+        if code not in self.service_quotas:
+            return None
+        quota = {
+            "ServiceCode": request.get("ServiceCode", "ec2"),
+            "QuotaCode": code,
+            "QuotaName": code,
+            "Value": self.service_quotas[code],
+            "Unit": "None",
+            "Adjustable": True,
+            "GlobalQuota": False,
+        }
+        return json.dumps({"Quota": quota}).encode()
+
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         proxy = self
 
@@ -153,6 +175,11 @@ class AWSProxy:
                 headers = {key.lower(): value for key, value in self.headers.items()}
                 action = action_of(self.command, self.path, headers, body)
                 service, region = scope_of(headers)
+                quota = proxy._quota_answer(action, body)
+                if quota is not None:
+                    proxy._record(Call(service, region, action, 200))
+                    self._answer(200, quota, "application/x-amz-json-1.1")
+                    return
                 fault = proxy.faults.pick(action)
                 if fault == "reset":
                     proxy._record(Call(service, region, action, 0, fault))
