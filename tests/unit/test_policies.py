@@ -17,6 +17,8 @@ import botocore.session
 import pytest
 from moto.iam.policy_validation import IAMPolicyDocumentValidator, IAMTrustPolicyDocumentValidator
 
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.errors import OSWorldError
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.policies import for_regions
 from tests.support.policy_lint import unexplained
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
@@ -229,3 +231,25 @@ def test_operator_action_count_is_known() -> None:
     actions = {action for s in statements(load("operator.json")) for action in listed(s["Action"])}
     documented = (POLICIES.parent / "docs" / "iam.md").read_text()
     assert f"{len(actions)} actions" in documented
+
+
+def test_for_regions_sets_only_the_region_conditions() -> None:
+    operator = load("operator.json")
+    made = for_regions(operator, "eu-west-1")
+    assert made != operator and load("operator.json") == operator
+    for before, after in zip(statements(operator), statements(made)):
+        if "aws:RequestedRegion" in string_equals(before):
+            assert string_equals(after)["aws:RequestedRegion"] == "eu-west-1"
+            assert {**string_equals(after), "aws:RequestedRegion": "us-east-1"} == string_equals(before)
+        else:
+            assert after == before
+    assert for_regions(load("host.json"), ["eu-west-1", "us-east-1"]) == load("host.json")
+    several = for_regions(operator, ["eu-west-1", "eu-central-1", "eu-west-1"])
+    assert {str(string_equals(s).get("aws:RequestedRegion")) for s in statements(several)} - {"None"} == {"['eu-west-1', 'eu-central-1']"}
+
+
+@pytest.mark.parametrize(("regions", "named"), [([], "at least one region"), (["eu-west-1", "mars-1"], "'mars-1'"), ("", "''")])
+def test_for_regions_names_every_bad_region(regions: list[str] | str, named: str) -> None:
+    with pytest.raises(OSWorldError) as raised:
+        for_regions(load("operator.json"), regions)
+    assert raised.value.message.startswith("osworld_policy_regions: ") and named in raised.value.message
