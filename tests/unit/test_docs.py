@@ -119,7 +119,8 @@ def test_guide_mapping_and_readme_say_which_vms_follow_the_image_map_type_and_ke
         assert "evaluate.yml" in text
         assert "hard-coded" in text
         assert "OSWorld's provider launches its VMs without a key pair" in text
-    assert "| OSWorld's runner started by hand (`python scripts/python/run_multienv.py ...`) | no: OSWorld's hard-coded map | no: OSWorld's hard-coded type | no |" in mapping
+    by_hand = "| OSWorld's runner started by hand (`python scripts/python/run_multienv.py ...`) |"
+    assert f"{by_hand} no: OSWorld's hard-coded map | no: OSWorld's hard-coded type | no |" in mapping
 
 
 def test_provision_summary_says_when_the_monitor_listens() -> None:

@@ -25,7 +25,7 @@ def pins(name: str) -> dict[str, str]:
     for line in (REPO / "requirements" / name).read_text().splitlines():
         line = line.split("#", 1)[0].strip()
         if line:
-            package, _, version = line.partition("==")
+            package, version = line.split("==", 1) if "==" in line else (line, "")
             assert version, f"requirements/{name}: {line} is not pinned with =="
             found[re.sub(r"\[.*\]", "", package).lower()] = version
     return found
