@@ -23,7 +23,8 @@ from typing import Any
 
 from .aws import AWS
 from .client_vms import is_client_vm
-from .fleet import LIVE_STATES, PAGE_SIZE, ROLE_ENV, chunks, terminate, wait_for_state
+from .fleet import ROLE_ENV
+from .instances import LIVE_STATES, PAGE_SIZE, chunks, terminate, wait_for_state
 from .stack import find_env_security_groups
 from .tags import EXPIRES_AT_KEY, FLEET_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, ROLE_KEY, filters, parse_expiry, tag_dict, tag_filters
 from .validation import validate_range, validate_resource_id
