@@ -29,7 +29,7 @@ from ansible.module_utils.urls import open_url
 
 from .aws import AWS
 from .errors import AWSCallError, OSWorldError
-from .instances import API_BATCH, LIVE_STATES, PAGE_SIZE, POLL_INTERVAL, Clock, Sleep, chunks, terminate, wait_for_state
+from .instances import API_BATCH, LIVE_STATES, PAGE_SIZE, POLL_INTERVAL, Clock, Sleep, terminate, wait_for_state
 from .stack import PLANNED_ID, StackNetwork, find_stack_network
 from .tags import (
     EXPIRES_AT_KEY,
