@@ -13,6 +13,7 @@ from ansible.utils.display import Display
 
 display = Display()
 MODULE = "osworld.aws.eval_run"
+NO_LOG = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 
 
 class ActionModule(ActionBase):
@@ -48,6 +49,14 @@ class ActionModule(ActionBase):
         result["changed"] = changed
         result["progress_lines"] = lines
         return result
+
+    def _execute_module(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        answer: dict[str, Any] = super()._execute_module(*args, **kwargs)
+        # However the keys were given, the echoed arguments never carry them.
+        module_args = answer.get("invocation", {}).get("module_args", {})
+        if module_args.get("env"):
+            module_args["env"] = NO_LOG
+        return answer
 
     def _stop_after_timeout(self, args: dict[str, Any], task_vars: dict[str, Any] | None, timeout: float) -> dict[str, Any]:
         """Stops the run (its VMs terminated, summary written) and fails, naming the variable to raise."""

@@ -131,6 +131,7 @@ options:
     description:
       - Environment variables for the runner, such as model API keys (C(osworld_eval_env)).
       - Written to a 0600 file the launcher reads, removed when the run is cleaned up; never logged.
+      - A variable with an empty value is left out.
     type: dict
     default: {}
   image_id_map:
@@ -338,7 +339,8 @@ def main() -> None:
             observation_type=params["observation_type"],
             script=params["script"],
             args=params["args"],
-            env={str(key): str(value) for key, value in params["env"].items()},
+            # An empty value is a key not given (AWX's credential injects every field, set or not).
+            env={str(key): str(value) for key, value in params["env"].items() if value not in (None, "")},
             image_id_map=params["image_id_map"],
             screen_size=params["screen_size"],
             instance_type=params["instance_type"],
