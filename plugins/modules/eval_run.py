@@ -263,6 +263,10 @@ pid:
   description: The runner's process id (its process group's id too).
   returned: when a run is known
   type: int
+message:
+  description: One line on the run, its score once it has ended, else its progress.
+  returned: always
+  type: str
 installed:
   description: What starting the run installed first (V(virtualenv), V(requirements), V(launcher)).
   returned: when a run starts

@@ -196,7 +196,23 @@ def report(spec: RunSpec, state: Mapping[str, Any] | None, **values: Any) -> dic
         if state.get("finalized"):
             result.update(summary=state.get("summary"), outcome=state.get("outcome"))
     result.update(values)
+    result["message"] = describe(result)
     return result
+
+
+def describe(result: Mapping[str, Any]) -> str:
+    """One line for the play's output: the score once the run has ended, else its progress."""
+    summary = result.get("summary")
+    if summary:
+        cost = summary.get("estimated_cost_usd")
+        return (
+            f"{result['run_id']}: {summary.get('outcome')}, {summary['finished']}/{summary['planned']} tasks scored, "
+            f"success rate {summary['success_rate'] * 100:.1f} %, {summary['unscored']} unscored, {summary['vms_terminated']} VMs terminated, "
+            f"{summary['vm_hours']} VM-hours, about {f'${cost:.2f}' if cost is not None else 'an unknown cost'} (approximate)"
+        )
+    if result.get("running"):
+        return f"{result['run_id']}: running (pid {result.get('pid')}), {result.get('progress')}"
+    return f"{result['run_id']}: no run"
 
 
 def end_run(aws: AWS, spec: RunSpec, state: dict[str, Any], outcome: str, now: Now, sleep: Callable[[float], None]) -> dict[str, Any]:
