@@ -166,7 +166,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             cpu = children_cpu() - cpu_before
             verdict = "ok" if cpu < GOAL_START_SECONDS else "MISSED"
             ok = ok and verdict == "ok"
-            print(f'evaluate.yml to "started" on an installed host: {wall:.1f} s wall, {cpu:.1f} s controller CPU (goal < {GOAL_START_SECONDS:.0f} s) {verdict}')
+            print(
+                f'evaluate.yml to "started" on an installed host: {wall:.1f} s wall, {cpu:.1f} s controller CPU '
+                f"(goal < {GOAL_START_SECONDS:.0f} s) {verdict}"
+            )
             bench.stop("timed")
         finally:
             proxy.stop()

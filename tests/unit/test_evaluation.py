@@ -144,7 +144,11 @@ def test_run_ids_and_the_runner_command(tmp_path: Path) -> None:
     assert default_run_id("o3", "chrome", NOW) == "o3-chrome-20260101"
     assert default_run_id("claude/opus 4", "all", NOW) == "claude-opus-4-all-20260101"
     command = runner_command(spec(tmp_path))
-    assert command[:3] == [str(tmp_path / "venv" / "bin" / "python"), str(tmp_path / "launcher" / "osworld_eval_launch.py"), str(tmp_path / "scripts/python/run_multienv.py")]
+    assert command[:3] == [
+        str(tmp_path / "venv" / "bin" / "python"),
+        str(tmp_path / "launcher" / "osworld_eval_launch.py"),
+        str(tmp_path / "scripts/python/run_multienv.py"),
+    ]
     flags = dict(zip(command[3:-2:2], command[4:-2:2]))
     assert flags == {
         "--provider_name": "aws",

@@ -91,9 +91,6 @@ def archive_results(spec: RunSpec) -> str:
     return path
 
 
-
-
-
 def is_run_vm(instance: Mapping[str, Any], run_id: str, started_at: datetime, env_group_ids: set[str]) -> bool:
     """Tagged with this run's id, or an untagged OSWorld VM in the env group launched after the run began."""
     tags = tag_dict(instance.get("Tags"))

@@ -58,6 +58,7 @@ IMAGE_HOME_REGION = "us-east-1"
 MAX_MAP_REGIONS_SEARCHED = 2
 ACCESS_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess"})
 
+
 @dataclass(frozen=True)
 class Finding:
     check: str
