@@ -6,7 +6,10 @@ import importlib.util
 import json
 import os
 import re
+import signal
+import subprocess
 import sys
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import ModuleType
@@ -29,9 +32,13 @@ from ansible_collections.osworld.aws.plugins.module_utils._osworld.eval_results 
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.eval_runs import (
     RunSpec,
     default_run_id,
+    group_members,
+    is_alive,
     launcher_map,
+    process_start_ticks,
     runner_command,
     runner_environment,
+    stop_runner,
     validate_run,
 )
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.evaluation import is_run_vm
@@ -234,3 +241,26 @@ def test_docs_costs_shows_the_price_table_the_code_uses() -> None:
             shown[region][cells[0]] = float(price)
     assert shown == INSTANCE_USD_PER_HOUR
     assert re.search(rf"\$?{VM_OVERHEAD_USD_PER_HOUR}", section)
+
+
+def test_stopping_a_run_stops_its_whole_process_group_and_only_it(tmp_path: Path) -> None:
+    """A runner whose worker outlives it: the group is stopped; a process outside it is not."""
+    script = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']); time.sleep(600)"
+    runner = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
+    try:
+        state = {"run_id": "r", "pid": runner.pid, "pgid": runner.pid, "start_ticks": process_start_ticks(runner.pid)}
+        deadline = time.monotonic() + 60  # ends a hung test only
+        while len(group_members(runner.pid) or []) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert is_alive(state)
+        assert stop_runner(state, grace=5)
+        runner.wait()
+        assert group_members(runner.pid) == [] and not is_alive(state)
+        assert bystander.poll() is None
+        assert not stop_runner(state)
+    finally:
+        for process in (runner, bystander):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()

@@ -297,9 +297,38 @@ def exit_outcome(spec: RunSpec) -> str:
     return "finished" if code == 0 else "failed"
 
 
+def group_members(pgid: int) -> list[int] | None:
+    """The live (not zombie) processes of a process group, from /proc; None where there is no /proc."""
+    if not os.path.isdir("/proc"):
+        return None
+    members = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        # fields[0] is the state (field 3), fields[2] the process group (field 5).
+        if fields[0] not in ("Z", "X") and int(fields[2]) == pgid:
+            members.append(int(entry))
+    return members
+
+
+def group_alive(state: Mapping[str, Any]) -> bool:
+    """Any process of the run's group still alive: the runner, or workers that outlived it."""
+    members = group_members(int(state["pgid"]))
+    return bool(members) if members is not None else is_alive(state)
+
+
 def stop_runner(state: Mapping[str, Any], grace: float = STOP_GRACE_SECONDS, sleep: Callable[[float], None] = time.sleep) -> bool:
-    """SIGTERM to the run's process group (OSWorld terminates the VM it is allocating), SIGKILL after `grace`."""
-    if not is_alive(state):
+    """SIGTERM to the run's process group (OSWorld terminates the VM it is allocating), SIGKILL after `grace`.
+
+    Workers that outlived a dead runner are stopped too: while a group has members its id cannot be
+    reused, so every process in it is the run's.
+    """
+    if not group_alive(state):
         return False
     pgid = int(state["pgid"])
     for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
@@ -308,8 +337,8 @@ def stop_runner(state: Mapping[str, Any], grace: float = STOP_GRACE_SECONDS, sle
         except ProcessLookupError:
             return True
         deadline = time.monotonic() + wait
-        while is_alive(state) and time.monotonic() < deadline:
+        while group_alive(state) and time.monotonic() < deadline:
             sleep(0.2)
-        if not is_alive(state):
+        if not group_alive(state):
             return True
     raise OSWorldError(f"run {state.get('run_id')}: process group {pgid} survived SIGKILL")

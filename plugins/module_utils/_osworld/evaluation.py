@@ -246,6 +246,8 @@ def ensure_run(
                       elapsed_seconds=polled["elapsed_seconds"])  # fmt: skip
     if check_mode:
         return report(spec, state, changed=True, outcome=exit_outcome(spec))
+    # The runner has ended; workers it left behind would launch VMs while the run is cleaned up.
+    stop_runner(state, sleep=sleep)
     summary = end_run(aws, spec, state, exit_outcome(spec), now, sleep)
     return report(spec, state, changed=bool(summary["vms_terminated"]), summary=summary, outcome=summary["outcome"])
 
