@@ -209,6 +209,8 @@ def describe(result: Mapping[str, Any]) -> str:
         )
     if result.get("running"):
         return f"{result['run_id']}: running (pid {result.get('pid')}), {result.get('progress')}"
+    if result.get("would_start"):
+        return f"{result['run_id']}: would start (check mode)"
     return f"{result['run_id']}: no run"
 
 
@@ -264,7 +266,7 @@ def start_run(aws: AWS, spec: RunSpec, check_mode: bool, base_env: Mapping[str, 
         spec.venv, spec.venv_python, spec.path(spec.requirements), spec.checkout, spec.launcher_dir, spec.launcher_files, check_mode
     )
     if check_mode:
-        return report(spec, None, changed=True, warnings=warnings, installed=installed)
+        return report(spec, None, changed=True, warnings=warnings, installed=installed, would_start=True)
     state = start_runner(spec, now(), base_env)
     return report(spec, state, changed=True, running=True, warnings=warnings, installed=installed, progress="started")
 
