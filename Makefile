@@ -19,6 +19,9 @@ $(VENV)/.installed: requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements/dev.txt
+	# OSWorld's AWS provider, for the evaluate.yml tests: its code needs only boto3, python-dotenv
+	# and requests, not the heavy dependencies the package declares.
+	$(BIN)/python -m pip install --quiet --no-deps desktop-env==1.0.2
 	touch $@
 
 $(COLLECTION_LINK):

@@ -23,8 +23,8 @@ description:
     command is suggested), V(network) (an adopted subnet and VPC exist and belong together),
     V(instance_type) (offered in the subnet's zone, else in the region, where it also picks
     RV(subnet_zone)), V(key_pair) (exists,
-    when O(key_name) is set), V(quota) (the on-demand vCPU quota covers O(env_count) VMs, when
-    O(env_count) > 0; skipped with a warning where Service Quotas does not answer)."
+    when O(key_name) is set), V(quota) (the on-demand vCPU quota minus what already runs, the
+    fleet's own VMs aside, covers O(env_count) VMs, when O(env_count) > 0; skipped with a warning where Service Quotas does not answer)."
   - Each AWS check implies the input checks it reads; on the happy path each makes one call.
 author: OSWorld AWS maintainers (@osworld-aws)
 extends_documentation_fragment:
@@ -115,7 +115,7 @@ notes:
   - Calls on the happy path, at most one each, only for the checks requested
     C(ec2:DescribeImages), C(ec2:DescribeSubnets) (or C(ec2:DescribeVpcs)) when a network is adopted,
     C(ec2:DescribeInstanceTypeOfferings), C(ec2:DescribeKeyPairs) when O(key_name) is set,
-    C(servicequotas:GetServiceQuota) and C(ec2:DescribeInstanceTypes) when O(env_count) > 0.
+    C(servicequotas:GetServiceQuota), C(ec2:DescribeInstances) and C(ec2:DescribeInstanceTypes) when O(env_count) > 0.
   - A missing permission is reported with the IAM action to grant.
 """
 

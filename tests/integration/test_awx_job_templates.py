@@ -24,6 +24,7 @@ import yaml
 from tests.support.awx_survey import answer_errors, applied_defaults
 from tests.support.harness import AWSHarness
 from tests.support.moto_server import FAKE_CREDENTIALS
+from tests.support.osworld_checkout import make_checkout, make_installed_venv
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -39,8 +40,20 @@ _AWXLoader.add_constructor("!unsafe", lambda loader, node: loader.construct_scal
 
 
 def configure_tasks() -> dict[str, dict[str, Any]]:
+    """The first task of each awx.awx module (the region credential type comes before the model keys')."""
     play = yaml.load(CONFIGURE.read_text(), Loader=_AWXLoader)[0]  # noqa: S506 - a SafeLoader subclass
-    return {next(key for key in task if key.startswith("awx.awx.")): task for task in play["tasks"]}
+    tasks: dict[str, dict[str, Any]] = {}
+    for task in play["tasks"]:
+        tasks.setdefault(next(key for key in task if key.startswith("awx.awx.")), task)
+    return tasks
+
+
+def model_keys_extra_vars(**keys: str) -> dict[str, Any]:
+    """What the "OSWorld model keys" credential injects, rendered as AWX renders it."""
+    play = yaml.load(CONFIGURE.read_text(), Loader=_AWXLoader)[0]  # noqa: S506
+    (task,) = [task for task in play["tasks"] if task.get("awx.awx.credential_type", {}).get("name") == "OSWorld model keys"]
+    injectors = task["awx.awx.credential_type"]["injectors"]["extra_vars"]
+    return {name: jinja2.Environment().from_string(value).render(**keys) for name, value in injectors.items()}
 
 
 def template_playbooks() -> dict[str, str]:
@@ -276,3 +289,45 @@ def test_inventory_source_lists_the_vms_with_the_source_vars_as_environment(awx:
     inventory = json.loads(completed.stdout)
     assert len(inventory["osworld_envs"]["hosts"]) == 2
     assert len(inventory["osworld_hosts"]["hosts"]) == 1
+
+
+def test_evaluate_with_the_survey_and_the_model_keys_credential(awx: AWXJob, aws: AWSHarness, tmp_path: Path) -> None:
+    """The evaluate template on a checkout at localhost (AWX's extra vars point it there): the run's
+    VMs are gone at the end, the score is written, and the injected key reached the runner only."""
+    ec2 = aws.client()
+    vpc_id = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock="172.31.250.0/24", AvailabilityZone="us-east-1a")["Subnet"]["SubnetId"]
+    group_tags = {"osworld:managed-by": "osworld.aws", "osworld:stack": "osworld", "osworld:component": "env-security-group", "osworld:subnet": subnet_id}
+    ec2.create_security_group(
+        GroupName="osworld-env",
+        Description="OSWorld env",
+        VpcId=vpc_id,
+        TagSpecifications=[{"ResourceType": "security-group", "Tags": [{"Key": k, "Value": v} for k, v in group_tags.items()]}],
+    )
+    checkout = make_checkout(tmp_path / "OSWorld")
+    secret = "sk-awx-7c2d9e"
+    injected = model_keys_extra_vars(openai_api_key=secret)
+    assert json.loads(injected["osworld_eval_env"])["OPENAI_API_KEY"] == secret
+
+    awx.launch(
+        "evaluate",
+        {
+            "osworld_eval_model": "o3",
+            "osworld_eval_domain": "chrome",
+            "osworld_eval_run_id": "awx-run",
+            **injected,
+            "osworld_eval_hosts": "localhost",
+            "osworld_client_dir": str(checkout),
+            "osworld_eval_venv": str(make_installed_venv(tmp_path / "venv")),
+            "osworld_eval_poll_interval": 0.2,
+        },
+    )
+
+    summary = json.loads((checkout / "results" / "awx-run" / "summary.json").read_text())
+    assert (summary["planned"], summary["finished"], summary["success_rate"]) == (2, 2, 0.5)
+    run_vms = [item for item in aws.client().describe_instances()["Reservations"] for item in item["Instances"]]
+    assert run_vms and all(vm["State"]["Name"] == "terminated" for vm in run_vms)
+    assert json.loads((checkout / "runner-saw.json").read_text())["has_key"] is True
+    for path in (tmp_path / "job1-evaluate" / "artifacts").rglob("*"):
+        if path.is_file() and path.name != "extravars":
+            assert secret not in path.read_text(errors="replace"), path

@@ -213,3 +213,27 @@ def test_fleet_playbooks_preflight_makes_no_call_and_the_noop_fleet_stays_within
     teardown_all = aws.playbook("teardown.yml", {"osworld_fleet": "all"})
     assert teardown_all.rc == 0, teardown_all.failure_messages()
     assert live_instances(aws.client()) == []
+
+
+def test_the_quota_counts_what_runs_but_not_the_fleet_being_scaled(aws: AWSHarness, tmp_path: Path) -> None:
+    """A fleet's own VMs do not count (osworld_env_count is a target); any other running VM does."""
+    ec2 = aws.client()
+    fleet_tags = [{"Key": k, "Value": v} for k, v in {"osworld:managed-by": "osworld.aws", "osworld:role": "env", "osworld:fleet": "default"}.items()]
+    ec2.run_instances(
+        ImageId=AMI, InstanceType="t3.medium", MinCount=2, MaxCount=2, TagSpecifications=[{"ResourceType": "instance", "Tags": fleet_tags}]
+    )
+    aws.proxy.service_quotas = {"L-1216C47A": 8.0}
+    variables = {"osworld_env_count": 3, "osworld_key_name": "", "osworld_preflight_checks": ["quota"]}
+
+    fits = aws.playbook(preflight_only(tmp_path), variables)
+    assert fits.rc == 0, fits.failure_messages()
+    (result,) = fits.task_results("Check the inputs")
+    assert (result["vcpus_needed"], result["vcpus_in_use"]) == (6, 0)
+
+    ec2.run_instances(ImageId=AMI, InstanceType="t3.medium", MinCount=2, MaxCount=2)  # somebody else's: 4 vCPUs
+    aws.proxy.clear()
+    refused = aws.playbook(preflight_only(tmp_path), variables)
+    assert refused.rc != 0
+    (message,) = refused.failure_messages()
+    assert "osworld_env_count: 3 x t3.medium need 6 vCPUs" in message and "already use 4, leaving 4" in message
+    assert aws.proxy.mutating_actions() == []

@@ -17,7 +17,6 @@ from ansible_collections.osworld.aws.plugins.module_utils._osworld.fleet import 
     LaunchTarget,
     Member,
     batches,
-    chunks,
     client_token,
     fleet_diff,
     fleet_filters,
@@ -32,8 +31,8 @@ from ansible_collections.osworld.aws.plugins.module_utils._osworld.fleet import 
     termination_order,
     validate_spec,
     wait_for_backends,
-    wait_for_state,
 )
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.instances import chunks, wait_for_state
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.stack import PLANNED_ID, StackNetwork
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)

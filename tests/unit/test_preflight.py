@@ -11,8 +11,6 @@ from ansible_collections.osworld.aws.plugins.module_utils._osworld.preflight imp
     ALL_CHECKS,
     ERROR,
     INPUT_CHECKS,
-    STANDARD_VCPU_QUOTA,
-    WARNING,
     Finding,
     PreflightInput,
     check_inputs,
@@ -22,9 +20,7 @@ from ansible_collections.osworld.aws.plugins.module_utils._osworld.preflight imp
     image_path,
     instance_type_message,
     missing_image_message,
-    quota_finding,
     search_regions,
-    vcpu_quota_for,
 )
 
 AMI = "ami-0d23263edb96951d8"
@@ -242,39 +238,6 @@ def test_missing_image_points_at_an_existing_copy() -> None:
 
 def test_missing_image_nowhere() -> None:
     assert "AMI ids differ per region" in missing_image_message("p", AMI, "eu-west-1", [], None)
-
-
-@pytest.mark.parametrize(
-    ("instance_type", "code"),
-    [
-        ("t3.medium", STANDARD_VCPU_QUOTA),
-        ("m7i-flex.large", STANDARD_VCPU_QUOTA),
-        ("im4gn.large", STANDARD_VCPU_QUOTA),
-        ("z1d.large", STANDARD_VCPU_QUOTA),
-        ("g5.xlarge", "L-DB2E81BA"),
-        ("vt1.3xlarge", "L-DB2E81BA"),
-        ("p4d.24xlarge", "L-417A185B"),
-        ("x2idn.16xlarge", "L-7295265B"),
-        ("inf2.xlarge", "L-1945791B"),
-        ("f1.2xlarge", "L-74FC7D96"),
-        ("dl1.24xlarge", None),
-        ("mac1.metal", None),
-        ("u-6tb1.metal", None),
-    ],
-)
-def test_vcpu_quota_by_family(instance_type: str, code: str | None) -> None:
-    quota = vcpu_quota_for(instance_type)
-    assert (quota[0] if quota else None) == code
-
-
-def test_quota_finding_levels() -> None:
-    assert quota_finding("t3.medium", 10, 2, 64, STANDARD_VCPU_QUOTA, "Standard", "us-east-1") is None
-    warning = quota_finding("t3.medium", 30, 2, 64, STANDARD_VCPU_QUOTA, "Standard", "us-east-1")
-    assert warning is not None and warning.level == WARNING
-    error = quota_finding("t3.medium", 40, 2, 64, STANDARD_VCPU_QUOTA, "Standard", "us-east-1")
-    assert error is not None and error.level == ERROR
-    assert error.message.startswith("osworld_env_count: 40 x t3.medium need 80 vCPUs")
-    assert "L-1216C47A" in error.message
 
 
 def test_instance_type_messages_name_the_variable_and_the_zones() -> None:

@@ -26,8 +26,9 @@ from typing import Any
 
 from ansible.module_utils.urls import open_url
 
-from .aws import AWS, is_error
+from .aws import AWS
 from .errors import AWSCallError, OSWorldError
+from .instances import API_BATCH, LIVE_STATES, PAGE_SIZE, POLL_INTERVAL, Clock, Sleep, terminate, wait_for_state
 from .stack import PLANNED_ID, StackNetwork, find_stack_network
 from .tags import (
     EXPIRES_AT_KEY,
@@ -49,16 +50,7 @@ from .urls import backend_url, vnc_url
 from .validation import ALL_FLEETS, NAME_PATTERN, validate_range, validate_resource_id, validate_screen_size
 
 ROLE_ENV = "env"
-LIVE_STATES = ("pending", "running", "stopping", "stopped")
 IDLE_STATES = ("stopping", "stopped")
-
-# TerminateInstances takes at most 1,000 ids per request, and a DescribeInstances answer by
-# InstanceIds is a single page; RunInstances documents no per-request ceiling of its own (only
-# the account's vCPU quota), so launching in batches of the same 1,000 keeps every launched
-# batch terminable and pollable with one request each.
-API_BATCH = 1000
-# DescribeInstances' largest page when filtering.
-PAGE_SIZE = 1000
 
 # A re-used ClientToken returns the original launch, even of instances terminated since (a fleet
 # scaled 0 -> N -> 0 -> N asks the same question twice). The next tokens stay derived from the
@@ -69,12 +61,9 @@ TOKEN_VERSION = 1
 # The OSWorld client's root volume: 30 GB gp3 at 4,000 IOPS and 1,000 MB/s (gp3's maximum for 4,000 IOPS).
 ROOT_VOLUME = {"VolumeSize": 30, "VolumeType": "gp3", "Iops": 4000, "Throughput": 1000, "DeleteOnTermination": True}
 
-POLL_INTERVAL = 5.0
 BACKEND_PROBE_TIMEOUT = 5.0
 BACKEND_WORKERS = 32
 
-Sleep = Callable[[float], None]
-Clock = Callable[[], float]
 Probe = Callable[[str, float], bool]
 
 
@@ -201,10 +190,6 @@ def plan_scale(members: Sequence[Member], count: int, now: datetime) -> ScalePla
 
 def batches(total: int, limit: int = API_BATCH) -> list[int]:
     return [min(limit, total - start) for start in range(0, total, limit)]
-
-
-def chunks(items: Sequence[str], size: int = API_BATCH) -> list[list[str]]:
-    return [list(items[start : start + size]) for start in range(0, len(items), size)]
 
 
 def client_token(fleet: str, region: str, existing_ids: Iterable[str], missing: int, batch_index: int, salt: int | str = 0) -> str:
@@ -413,69 +398,6 @@ def _launch_batch(
         if not is_replay(instances, size, known):
             return [instance["InstanceId"] for instance in instances]
     raise OSWorldError("RunInstances kept answering with earlier launches; run again")  # pragma: no cover
-
-
-def wait_for_state(
-    aws: AWS,
-    instance_ids: Sequence[str],
-    target: str,
-    timeout: float,
-    sleep: Sleep = time.sleep,
-    clock: Clock = time.monotonic,
-    interval: float = POLL_INTERVAL,
-) -> dict[str, dict[str, Any]]:
-    """Polls every id with one DescribeInstances per 1,000 until all reach `target` (running or terminated).
-
-    Fails when a VM we wait to run ends up elsewhere (capacity, a volume limit) or when `timeout` passes.
-    """
-    deadline = clock() + timeout
-    waiting = sorted(set(instance_ids))
-    final: dict[str, dict[str, Any]] = {}
-    while waiting:
-        described: dict[str, dict[str, Any]] = {}
-        for chunk in chunks(waiting):
-            described.update(_describe_ids(aws, chunk, gone_ok=target == "terminated"))
-        still = []
-        for instance_id in waiting:
-            instance = described.get(instance_id)
-            state = instance.get("State", {}).get("Name") if instance else "terminated"
-            if state == target:
-                final[instance_id] = instance or {"InstanceId": instance_id, "State": {"Name": state}}
-            elif target == "running" and state not in ("pending",):
-                reason = (instance or {}).get("StateReason", {}).get("Message", "no reason given")
-                raise OSWorldError(f"{instance_id} went to {state} instead of running: {reason}", instance_id=instance_id)
-            else:
-                still.append(instance_id)
-        waiting = still
-        if not waiting:
-            break
-        remaining = deadline - clock()
-        if remaining <= 0:
-            raise OSWorldError(
-                f"{len(waiting)} VMs not {target} after {int(timeout)} s ({', '.join(waiting[:10])}); raise wait_timeout or run again",
-                waiting=waiting,
-            )
-        sleep(min(interval, remaining))
-    return final
-
-
-def _describe_ids(aws: AWS, instance_ids: Sequence[str], gone_ok: bool) -> dict[str, dict[str, Any]]:
-    try:
-        # Right after RunInstances the new ids may be unknown for a moment: that is retried, not fatal.
-        response = aws.call("ec2", "describe_instances", wait_for_consistency=not gone_ok, InstanceIds=list(instance_ids))
-    except AWSCallError as exc:
-        # Terminated instances stay listed for about an hour; one that is already purged is gone.
-        if gone_ok and is_error(exc, "InvalidInstanceID.NotFound"):
-            return {}
-        raise
-    return {
-        instance["InstanceId"]: instance for reservation in response.get("Reservations", []) for instance in reservation.get("Instances", [])
-    }
-
-
-def terminate(aws: AWS, instance_ids: Sequence[str]) -> None:
-    for chunk in chunks(sorted(instance_ids)):
-        aws.call("ec2", "terminate_instances", InstanceIds=chunk)
 
 
 def http_probe(url: str, timeout: float) -> bool:

@@ -16,6 +16,7 @@ from typing import Any
 
 from .aws import AWS
 from .errors import DENIED_CODES, AWSCallError, OSWorldError, iam_action
+from .quota import check_quota
 from .tags import RESERVED_PREFIX
 from .validation import (
     ALL_FLEETS,
@@ -55,20 +56,6 @@ WHOLE_INTERNET = frozenset({"0.0.0.0/0", "::/0"})
 # The official OSWorld AMI lives in us-east-1: the first place to look for a missing image.
 IMAGE_HOME_REGION = "us-east-1"
 MAX_MAP_REGIONS_SEARCHED = 2
-
-# Service Quotas codes of the on-demand vCPU quotas, by instance family.
-STANDARD_VCPU_QUOTA = "L-1216C47A"
-VCPU_QUOTAS = {
-    "standard": (STANDARD_VCPU_QUOTA, "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances"),
-    "g": ("L-DB2E81BA", "Running On-Demand G and VT instances"),
-    "p": ("L-417A185B", "Running On-Demand P instances"),
-    "x": ("L-7295265B", "Running On-Demand X instances"),
-    "f": ("L-74FC7D96", "Running On-Demand F instances"),
-    "inf": ("L-1945791B", "Running On-Demand Inf instances"),
-}
-STANDARD_FAMILY_LETTERS = frozenset("acdhimrtz")
-# Above this share of the quota the fleet alone leaves little room for anything else running.
-QUOTA_WARNING_SHARE = 0.8
 
 
 @dataclass(frozen=True)
@@ -390,7 +377,7 @@ def check_aws(aws: AWS, inputs: PreflightInput, checks: Sequence[str], report: R
         check_key_pair(aws, inputs.key_name, report)
     if QUOTA in checks:
         if inputs.env_count > 0:
-            check_vcpu_quota(aws, inputs.instance_type, inputs.env_count, report)
+            check_vcpu_quota(aws, inputs, report)
         else:
             report.skip(QUOTA, "osworld_env_count is 0")
     return report
@@ -573,57 +560,11 @@ def check_key_pair(aws: AWS, key_name: str, report: Report) -> None:
         )
 
 
-def vcpu_quota_for(instance_type: str) -> tuple[str, str] | None:
-    """The on-demand vCPU quota (code, name) that an instance type counts against; None if unknown."""
-    family = re.match(r"^([a-z]+)", instance_type)
-    letters = family.group(1) if family else ""
-    if letters in ("inf", "vt"):
-        return VCPU_QUOTAS["inf" if letters == "inf" else "g"]
-    if letters in ("dl", "trn", "hpc", "mac", "u"):
-        return None
-    if letters[:1] in STANDARD_FAMILY_LETTERS:
-        return VCPU_QUOTAS["standard"]
-    return VCPU_QUOTAS.get(letters[:1])
-
-
-def quota_finding(instance_type: str, env_count: int, vcpus: int, quota: float, quota_code: str, quota_name: str, region: str) -> Finding | None:
-    needed = env_count * vcpus
-    detail = f"{env_count} x {instance_type} need {needed} vCPUs; the quota {quota_code} ({quota_name}) in {region} is {int(quota)}"
-    if needed > quota:
-        return Finding(QUOTA, ERROR, "osworld_env_count", f"osworld_env_count: {detail}: lower osworld_env_count or request a quota increase")
-    if needed > QUOTA_WARNING_SHARE * quota:
-        return Finding(QUOTA, WARNING, "osworld_env_count", f"osworld_env_count: {detail}, and other running instances count against it too")
-    return None
-
-
-def check_vcpu_quota(aws: AWS, instance_type: str, env_count: int, report: Report) -> None:
-    quota = vcpu_quota_for(instance_type)
-    if quota is None:
-        report.skip(QUOTA, f"no known on-demand vCPU quota for {instance_type}")
-        return
-    code, name = quota
-    try:
-        value = float(aws.call("service-quotas", "get_service_quota", ServiceCode="ec2", QuotaCode=code)["Quota"]["Value"])
-    except AWSCallError as exc:
-        # Service Quotas is optional: some endpoints (emulators, some partitions) do not answer.
-        reason = f"Service Quotas did not answer for {code} ({exc.code}); the vCPU quota was not checked"
-        report.skip(QUOTA, reason)
-        report.warn(QUOTA, "osworld_env_count", f"osworld_env_count: {reason}")
-        return
-    try:
-        found = _call(aws, report, QUOTA, "ec2", "describe_instance_types", InstanceTypes=[instance_type])
-    except AWSCallError as exc:
-        if exc.code != "InvalidInstanceType":
-            raise
-        found = {"InstanceTypes": []}
-    if found is None:
-        return
-    types = found.get("InstanceTypes", [])
-    if not types:
-        report.error(QUOTA, "osworld_instance_type", f"osworld_instance_type: {instance_type} is not an instance type known in {aws.region}")
-        return
-    vcpus = int(types[0]["VCpuInfo"]["DefaultVCpus"])
-    report.facts["vcpus_needed"] = env_count * vcpus
-    finding = quota_finding(instance_type, env_count, vcpus, value, code, name, aws.region)
-    if finding:
-        report.findings.append(finding)
+def check_vcpu_quota(aws: AWS, inputs: PreflightInput, report: Report) -> None:
+    """The quota minus what runs must hold the fleet's count; its own VMs do not count (a target, not an addition)."""
+    verdict = check_quota(aws, inputs.instance_type, inputs.env_count, "osworld_env_count", exclude_fleet=inputs.fleet)
+    if verdict.skipped:
+        report.skip(QUOTA, verdict.skipped)
+    if verdict.level:
+        report.findings.append(Finding(QUOTA, verdict.level, verdict.variable, verdict.message))
+    report.facts.update(verdict.facts)

@@ -12,6 +12,8 @@ MANAGED_BY_KEY = "osworld:managed-by"
 MANAGED_BY_VALUE = "osworld.aws"
 ROLE_KEY = "osworld:role"
 FLEET_KEY = "osworld:fleet"
+# On the VMs of an evaluation run (evaluate.yml): the run id.
+RUN_KEY = "osworld:run"
 EXPIRES_AT_KEY = "osworld:expires-at"
 COMPONENT_KEY = "osworld:component"
 STACK_KEY = "osworld:stack"

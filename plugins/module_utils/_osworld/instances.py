@@ -1,0 +1,93 @@
+# This module util is PRIVATE to the collection. It may change without notice.
+"""EC2 instances in bulk: the batching, termination and state polling that fleets, the reaper and
+evaluation runs share. Every helper here costs one request per 1,000 instances."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .aws import AWS, is_error
+from .errors import AWSCallError, OSWorldError
+
+LIVE_STATES = ("pending", "running", "stopping", "stopped")
+
+# TerminateInstances takes at most 1,000 ids per request, and a DescribeInstances answer by
+# InstanceIds is a single page; RunInstances documents no per-request ceiling of its own (only
+# the account's vCPU quota), so launching in batches of the same 1,000 keeps every launched
+# batch terminable and pollable with one request each.
+API_BATCH = 1000
+# DescribeInstances' largest page when filtering.
+PAGE_SIZE = 1000
+
+POLL_INTERVAL = 5.0
+
+Sleep = Callable[[float], None]
+Clock = Callable[[], float]
+
+
+def chunks(items: Sequence[str], size: int = API_BATCH) -> list[list[str]]:
+    return [list(items[start : start + size]) for start in range(0, len(items), size)]
+
+
+def wait_for_state(
+    aws: AWS,
+    instance_ids: Sequence[str],
+    target: str,
+    timeout: float,
+    sleep: Sleep = time.sleep,
+    clock: Clock = time.monotonic,
+    interval: float = POLL_INTERVAL,
+) -> dict[str, dict[str, Any]]:
+    """Polls every id with one DescribeInstances per 1,000 until all reach `target` (running or terminated).
+
+    Fails when a VM we wait to run ends up elsewhere (capacity, a volume limit) or when `timeout` passes.
+    """
+    deadline = clock() + timeout
+    waiting = sorted(set(instance_ids))
+    final: dict[str, dict[str, Any]] = {}
+    while waiting:
+        described: dict[str, dict[str, Any]] = {}
+        for chunk in chunks(waiting):
+            described.update(_describe_ids(aws, chunk, gone_ok=target == "terminated"))
+        still = []
+        for instance_id in waiting:
+            instance = described.get(instance_id)
+            state = instance.get("State", {}).get("Name") if instance else "terminated"
+            if state == target:
+                final[instance_id] = instance or {"InstanceId": instance_id, "State": {"Name": state}}
+            elif target == "running" and state not in ("pending",):
+                reason = (instance or {}).get("StateReason", {}).get("Message", "no reason given")
+                raise OSWorldError(f"{instance_id} went to {state} instead of running: {reason}", instance_id=instance_id)
+            else:
+                still.append(instance_id)
+        waiting = still
+        if not waiting:
+            break
+        remaining = deadline - clock()
+        if remaining <= 0:
+            raise OSWorldError(
+                f"{len(waiting)} VMs not {target} after {int(timeout)} s ({', '.join(waiting[:10])}); raise wait_timeout or run again",
+                waiting=waiting,
+            )
+        sleep(min(interval, remaining))
+    return final
+
+
+def _describe_ids(aws: AWS, instance_ids: Sequence[str], gone_ok: bool) -> dict[str, dict[str, Any]]:
+    try:
+        # Right after RunInstances the new ids may be unknown for a moment: that is retried, not fatal.
+        response = aws.call("ec2", "describe_instances", wait_for_consistency=not gone_ok, InstanceIds=list(instance_ids))
+    except AWSCallError as exc:
+        # Terminated instances stay listed for about an hour; one that is already purged is gone.
+        if gone_ok and is_error(exc, "InvalidInstanceID.NotFound"):
+            return {}
+        raise
+    return {
+        instance["InstanceId"]: instance for reservation in response.get("Reservations", []) for instance in reservation.get("Instances", [])
+    }
+
+
+def terminate(aws: AWS, instance_ids: Sequence[str]) -> None:
+    for chunk in chunks(sorted(instance_ids)):
+        aws.call("ec2", "terminate_instances", InstanceIds=chunk)
