@@ -108,7 +108,7 @@ state:
   description: The copy's state (C(pending), C(available)); null when the map had the AMI (not looked up).
   returned: state=present
   type: str
-copy:
+image_copy:
   description: Whether RV(image_id) is a copy the collection made.
   returned: state=present
   type: bool
@@ -118,11 +118,11 @@ copied:
   type: bool
 source_image_id:
   description: The AMI the copy was made from.
-  returned: when RV(copy)
+  returned: when RV(image_copy)
   type: str
 source_region:
   description: The region the copy was made from.
-  returned: when RV(copy)
+  returned: when RV(image_copy)
   type: str
 progress:
   description: One line per poll while waiting.

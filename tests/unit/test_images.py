@@ -237,7 +237,7 @@ def test_an_available_copy_costs_one_call() -> None:
 def test_a_mapped_region_costs_no_call() -> None:
     aws = ScriptedAWS(lambda operation, kwargs: pytest.fail(operation), region="us-east-1")
     result = ensure_image(aws, ImageSpec(image_id_map=DEFAULT_IMAGE_ID_MAP, copy=True), check_mode=False)  # type: ignore[arg-type]
-    assert result["image_id"] == AMI and result["copy"] is False and result["image_id_map"] == DEFAULT_IMAGE_ID_MAP
+    assert result["image_id"] == AMI and result["image_copy"] is False and result["image_id_map"] == DEFAULT_IMAGE_ID_MAP
 
 
 def test_check_mode_plans_the_copy_without_making_it() -> None:

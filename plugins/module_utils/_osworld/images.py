@@ -466,11 +466,11 @@ def ensure_image(aws: AWS, spec: ImageSpec, check_mode: bool, progress: Progress
     checked = check_map(spec.image_id_map, aws.region, spec.screen_size, spec.source_region if spec.copy else None)
     if checked.errors:
         raise OSWorldError("; ".join(message for _variable, message in checked.errors))
-    result: dict[str, Any] = {"changed": False, "region": aws.region, "screen_size": spec.screen_size, "copy": False, "copied": False}
+    result: dict[str, Any] = {"changed": False, "region": aws.region, "screen_size": spec.screen_size, "image_copy": False, "copied": False}
     if checked.image_id:
         return {**result, "image_id": checked.image_id, "state": None, "image_id_map": resolved_map(spec.image_id_map, aws.region, spec.screen_size, checked.image_id)}
     copy = CopySpec(spec.stack, spec.screen_size, spec.source_region, str(checked.copy_source_image_id), spec.extra_tags)
-    result.update(copy=True, source_region=copy.source_region, source_image_id=copy.source_image_id, name=copy.name)
+    result.update(image_copy=True, source_region=copy.source_region, source_image_id=copy.source_image_id, name=copy.name)
     found = pick_copy(find_copies(aws, copy.stack, copy.source_image_id, copy.screen_size))
     if found and found.get("State") in FAILED_STATES:
         raise OSWorldError(failure_message(found, aws.region), image_id=found["ImageId"], state=found.get("State"))
