@@ -262,7 +262,7 @@ def main() -> None:
             "env_count": {"type": "int", "default": 0},
             "ttl_minutes": {"type": "int", "default": 180},
             "extra_tags": {"type": "dict", "default": {}},
-            "key_create": {"type": "bool", "default": False},
+            "key_create": {"type": "bool", "default": False, "no_log": False},
             "key_file": {"type": "path"},
             "key_public_file": {"type": "path"},
             "image_copy": {"type": "bool", "default": False},

@@ -247,3 +247,16 @@ def test_iam_action_names() -> None:
 
 def test_subnet_zone_is_the_first_offering_zone_by_name() -> None:
     assert choose_subnet_zone(["us-east-1f", "us-east-1b", "us-east-1c"]) == "us-east-1b"
+
+
+def test_image_copy_turns_a_missing_region_into_a_planned_copy() -> None:
+    west = replace(GOOD, region="eu-west-1")
+    missing = check_inputs(west, ["common", "image_map"])
+    assert [e.variable for e in missing.errors] == ["osworld_image_id_map"]
+    assert "osworld_image_copy: true" in missing.errors[0].message
+    planned = check_inputs(replace(west, image_copy=True), ["common", "image_map"])
+    assert planned.errors == []
+    assert planned.facts["image_copy_source"] == {"region": "us-east-1", "image_id": AMI}
+    assert "image_id" not in planned.facts
+    wrong_source = check_inputs(replace(west, image_copy=True, image_source_region="ap-east-1"), ["common", "image_map"])
+    assert [e.variable for e in wrong_source.errors] == ["osworld_image_source_region"]

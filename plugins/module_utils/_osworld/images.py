@@ -356,28 +356,40 @@ def failure_message(image: Mapping[str, Any], region: str) -> str:
     )
 
 
-def check_copy(aws: AWS, source_aws: AWS, spec: CopySpec) -> tuple[str | None, dict[str, Any]]:
-    """Preflight for osworld_image_copy: (error or None, facts). An existing copy is enough; else the source must be available."""
+def existing_copy(aws: AWS, spec: CopySpec) -> Mapping[str, Any] | None:
+    """The stack's copy of this source and size in aws.region (1 DescribeImages); a failed one raises with AWS's reason."""
     found = pick_copy(find_copies(aws, spec.stack, spec.source_image_id, spec.screen_size))
     if found and found.get("State") in FAILED_STATES:
-        return failure_message(found, aws.region), {}
+        raise OSWorldError(failure_message(found, aws.region), image_id=found["ImageId"], state=found.get("State"))
+    return found
+
+
+def source_problem(source_aws: AWS, spec: CopySpec) -> tuple[Mapping[str, Any] | None, str | None]:
+    """(the source image, why it cannot be copied or None): 1 DescribeImages in the source region."""
+    source = describe_images(source_aws, [spec.source_image_id])
+    if source and source[0].get("State") == AVAILABLE:
+        return source[0], None
+    state = f"is '{source[0].get('State')}'" if source else "does not exist or is not shared with this account"
+    return None, f"{map_path(spec.source_region)}: {spec.source_image_id} {state} in {spec.source_region} (osworld_image_source_region), so it cannot be copied"
+
+
+def check_copy(aws: AWS, source_aws: AWS, spec: CopySpec) -> tuple[str | None, dict[str, Any]]:
+    """Preflight for osworld_image_copy: (error or None, facts). An existing copy is enough; else the source must be available."""
+    try:
+        found = existing_copy(aws, spec)
+    except OSWorldError as exc:
+        return exc.message, {}
     if found:
         return None, {"image_id": found["ImageId"], "image_name": found.get("Name"), "image_copy_state": found.get("State")}
-    source = describe_images(source_aws, [spec.source_image_id])
-    if not source or source[0].get("State") != AVAILABLE:
-        state = f"is '{source[0].get('State')}'" if source else "does not exist or is not shared with this account"
-        return (
-            f"{map_path(spec.source_region)}: {spec.source_image_id} {state} in {spec.source_region} "
-            "(osworld_image_source_region), so it cannot be copied"
-        ), {}
-    return None, {"image_copy_needed": True, "image_name": source[0].get("Name")}
+    source, problem = source_problem(source_aws, spec)
+    return problem, {} if source is None else {"image_copy_needed": True, "image_name": source.get("Name")}
 
 
 def start_copy(aws: AWS, source_aws: AWS, spec: CopySpec) -> str:
     """CopyImage tagged at creation; returns the new id. Makes sure the copy carries its tags."""
-    source = describe_images(source_aws, [spec.source_image_id])
-    if not source or source[0].get("State") != AVAILABLE:
-        raise OSWorldError(f"{map_path(spec.source_region)}: {spec.source_image_id} is not available in {spec.source_region}, so it cannot be copied")
+    _source, problem = source_problem(source_aws, spec)
+    if problem:
+        raise OSWorldError(problem)
     tags = spec.tags()
     image_id = str(
         aws.call(
@@ -471,9 +483,7 @@ def ensure_image(aws: AWS, spec: ImageSpec, check_mode: bool, progress: Progress
         return {**result, "image_id": checked.image_id, "state": None, "image_id_map": resolved_map(spec.image_id_map, aws.region, spec.screen_size, checked.image_id)}
     copy = CopySpec(spec.stack, spec.screen_size, spec.source_region, str(checked.copy_source_image_id), spec.extra_tags)
     result.update(image_copy=True, source_region=copy.source_region, source_image_id=copy.source_image_id, name=copy.name)
-    found = pick_copy(find_copies(aws, copy.stack, copy.source_image_id, copy.screen_size))
-    if found and found.get("State") in FAILED_STATES:
-        raise OSWorldError(failure_message(found, aws.region), image_id=found["ImageId"], state=found.get("State"))
+    found = existing_copy(aws, copy)
     if found:
         image_id, state = str(found["ImageId"]), str(found.get("State"))
     elif check_mode:
