@@ -4,12 +4,14 @@ PYTHON ?= python3
 VENV := $(CURDIR)/.venv
 BIN := $(VENV)/bin
 COLLECTION_LINK := $(VENV)/collections/ansible_collections/osworld/aws
+# galaxy-importer pins its own ansible-lint and dependencies: a venv of its own.
+IMPORTER_VENV := $(CURDIR)/.venv-importer
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(VENV)/collections
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
 
-.PHONY: venv demo test lint mypy sanity unit integration molecule bench clean
+.PHONY: venv demo test lint mypy sanity unit integration molecule publishable bench clean
 
 venv: $(VENV)/.installed $(COLLECTION_LINK)
 
@@ -26,7 +28,7 @@ $(COLLECTION_LINK):
 demo: venv
 	$(BIN)/python scripts/demo.py
 
-test: venv lint sanity unit integration molecule
+test: venv lint sanity unit integration molecule publishable
 
 lint: venv mypy
 	ansible-lint --profile production --offline
@@ -47,8 +49,18 @@ molecule: venv
 	cd extensions && OSWORLD_MOLECULE_MOTO_PORT=$$($(BIN)/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') \
 		molecule test --all
 
+# What Galaxy and Automation Hub run on every upload, on the built tarball (lint on, ansible-test off).
+publishable: venv $(IMPORTER_VENV)/.installed
+	$(BIN)/python scripts/publishable.py $(IMPORTER_VENV)
+
+$(IMPORTER_VENV)/.installed: requirements/importer.txt
+	$(PYTHON) -m venv $(IMPORTER_VENV)
+	$(IMPORTER_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(IMPORTER_VENV)/bin/python -m pip install --quiet -r requirements/importer.txt
+	touch $@
+
 bench: venv
 	$(BIN)/python -m tests.bench
 
 clean:
-	rm -rf $(VENV) tests/output build *.tar.gz
+	rm -rf $(VENV) $(IMPORTER_VENV) tests/output build *.tar.gz

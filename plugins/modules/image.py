@@ -70,8 +70,8 @@ notes:
   - "Calls: none when the map has the region's AMI; with O(copy): 1 C(ec2:DescribeImages) when the copy exists;
     else C(ec2:DescribeImages) in O(source_region), C(ec2:CopyImage), a C(ec2:DescribeImages) of the copy
     (and C(ec2:CreateTags) when it came back untagged)."
-  - "O(state=absent): C(ec2:DescribeImages), C(ec2:DescribeSnapshots), then C(ec2:DeregisterImage) and
-    C(ec2:DeleteSnapshot) per copy found."
+  - "O(state=absent): C(ec2:DescribeImages), then per copy found C(ec2:DeregisterImage) and C(ec2:DeleteSnapshot)
+    for each snapshot of its block device mappings."
 """
 
 EXAMPLES = r"""

@@ -301,18 +301,19 @@ def test_teardown_deregisters_only_the_stacks_copies_and_deletes_their_snapshots
         if operation == "describe_images":
             assert kwargs["Owners"] == ["self"]
             assert {"Name": "tag:osworld:stack", "Values": ["osworld"]} in kwargs["Filters"]
-            return {"Images": [image("available", BlockDeviceMappings=[{"Ebs": {"SnapshotId": "snap-1"}}])]}
-        if operation == "describe_snapshots":
-            return {"Snapshots": [{"SnapshotId": "snap-2"}]}
+            mappings = [{"Ebs": {"SnapshotId": "snap-1"}}, {"Ebs": {"SnapshotId": "snap-2"}}, {"VirtualName": "ephemeral0"}]
+            return {"Images": [image("available", BlockDeviceMappings=mappings)]}
         return {}
 
     aws = ScriptedAWS(answer)
     planned = remove_copies(aws, "osworld", check_mode=True)  # type: ignore[arg-type]
-    assert planned["changed"] and aws.operations() == ["describe_images", "describe_snapshots"]
+    assert planned["changed"] and aws.operations() == ["describe_images"]
     result = remove_copies(aws, "osworld", check_mode=False)  # type: ignore[arg-type]
     assert result["deregistered"] == [COPY] and result["deleted_snapshots"] == ["snap-1", "snap-2"]
     assert aws.operations()[-3:] == ["deregister_image", "delete_snapshot", "delete_snapshot"]
-
+    nothing = ScriptedAWS(lambda operation, kwargs: {"Images": []})
+    assert remove_copies(nothing, "osworld", check_mode=False)["changed"] is False  # type: ignore[arg-type]
+    assert nothing.operations() == ["describe_images"]
 
 # --- the key pair's file ---------------------------------------------------------------------
 

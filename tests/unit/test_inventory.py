@@ -30,11 +30,11 @@ from ansible_collections.osworld.aws.plugins.module_utils._osworld.inventory imp
     build_hosts,
     cache_identity,
     group_members,
-    iso_utc,
     safe_group_name,
     scan_region,
     scan_regions,
 )
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.timestamps import iso_utc
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.client_vms import is_untagged, security_group_ids
 
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "inventory_pages.json").read_text())

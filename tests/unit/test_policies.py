@@ -1,8 +1,10 @@
 """The shipped IAM policies, checked statically: what moto cannot evaluate (resources, conditions).
 
 tests/integration/test_iam.py proves the operator's action list is sufficient by running every
-playbook as a user holding it; here: no wildcard action, every action real, every mutating
-action scoped by region and by the collection's tag (or documented why not), size limits.
+playbook as a user holding it; here: every file a plain IAM document, parliament (the IAM policy
+linter) leaves no finding that tests/support/policy_lint.py does not explain, no wildcard action,
+every action real, every mutating action scoped by region and by the collection's tag (or
+documented why not), size limits.
 """
 from __future__ import annotations
 
@@ -14,6 +16,10 @@ from typing import Any
 import botocore.session
 import pytest
 from moto.iam.policy_validation import IAMPolicyDocumentValidator, IAMTrustPolicyDocumentValidator
+
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.errors import OSWorldError
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.policies import for_regions
+from tests.support.policy_lint import unexplained
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 BOTOCORE_SERVICE = {"ec2": "ec2", "iam": "iam", "servicequotas": "service-quotas", "scheduler": "scheduler"}
@@ -46,11 +52,16 @@ def load(name: str) -> dict[str, Any]:
     return dict(json.loads((POLICIES / name).read_text()))
 
 
+# Trust policies (who may assume a role) beside the permission policies (what it may do).
+TRUST_SUFFIX = "-trust.json"
+SHIPPED = sorted(path.name for path in POLICIES.glob("*.json"))
+
+
 def documents() -> Iterator[tuple[str, dict[str, Any]]]:
-    yield "operator.json", load("operator.json")
-    yield "host.json", load("host.json")
-    ttl = load("ttl-scheduler.json")
-    yield "ttl-scheduler.json#permissions", ttl["permissions"]
+    """The permission policies (every shipped file but the trust policies)."""
+    for name in SHIPPED:
+        if not name.endswith(TRUST_SUFFIX):
+            yield name, load(name)
 
 
 def listed(value: str | list[str]) -> list[str]:
@@ -173,13 +184,42 @@ def test_host_launches_only_into_the_env_group_and_never_terminates_a_host() -> 
     assert terminate["Condition"] == {"StringNotEquals": {"aws:ResourceTag/osworld:role": "host"}}
 
 
-def test_ttl_scheduler_file_holds_trust_and_permissions() -> None:
-    ttl = load("ttl-scheduler.json")
-    assert set(ttl) == {"trust", "permissions"}
-    IAMTrustPolicyDocumentValidator(json.dumps(ttl["trust"])).validate()
-    (trust,) = ttl["trust"]["Statement"]
-    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"} and trust["Action"] == "sts:AssumeRole"
-    actions = {action for s in statements(ttl["permissions"]) for action in listed(s["Action"])}
+def test_the_files_are_the_ones_docs_and_the_host_role_name() -> None:
+    assert {"operator.json", "host.json", "ttl-scheduler.json", "ttl-scheduler-trust.json"} <= set(SHIPPED)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_file_is_one_plain_iam_document(name: str) -> None:
+    """What `aws iam create-policy --policy-document file://...` and policy linters read as is."""
+    policy = load(name)
+    assert set(policy) == {"Version", "Statement"}, f"{name}: {sorted(policy)}"
+    assert policy["Version"] == "2012-10-17"
+    assert isinstance(policy["Statement"], list) and policy["Statement"]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_parliament_leaves_no_unexplained_finding(name: str) -> None:
+    assert unexplained(POLICIES / name) == []
+
+
+def test_an_explained_finding_still_catches_a_real_gap(tmp_path: Path) -> None:
+    """The split-statements explanation holds only while another statement grants the missing type."""
+    operator = load("operator.json")
+    for statement in statements(operator):
+        if "ec2:RunInstances" in listed(statement["Action"]):
+            statement["Resource"] = [arn for arn in listed(statement["Resource"]) if "::image/" not in arn]
+    gap = tmp_path / "operator.json"
+    gap.write_text(json.dumps(operator, indent=2))
+    left = unexplained(gap)
+    assert left and all("RESOURCE_MISMATCH" in line and "image" in line for line in left), left
+
+
+def test_ttl_scheduler_trust_and_permissions() -> None:
+    trust = load("ttl-scheduler-trust.json")
+    IAMTrustPolicyDocumentValidator(json.dumps(trust)).validate()
+    (statement,) = trust["Statement"]
+    assert statement["Principal"] == {"Service": "scheduler.amazonaws.com"} and statement["Action"] == "sts:AssumeRole"
+    actions = {action for s in statements(load("ttl-scheduler.json")) for action in listed(s["Action"])}
     assert actions == {"ec2:TerminateInstances"}
 
 
@@ -209,3 +249,25 @@ def test_image_copies_and_key_pairs_are_tagged_at_creation_and_removed_only_when
         assert kind in resource_types(statement), action
         assert MANAGED.items() <= string_equals(statement).items(), action
         assert string_equals(statement).get("aws:RequestedRegion"), action
+
+
+def test_for_regions_sets_only_the_region_conditions() -> None:
+    operator = load("operator.json")
+    made = for_regions(operator, "eu-west-1")
+    assert made != operator and load("operator.json") == operator
+    for before, after in zip(statements(operator), statements(made)):
+        if "aws:RequestedRegion" in string_equals(before):
+            assert string_equals(after)["aws:RequestedRegion"] == "eu-west-1"
+            assert {**string_equals(after), "aws:RequestedRegion": "us-east-1"} == string_equals(before)
+        else:
+            assert after == before
+    assert for_regions(load("host.json"), ["eu-west-1", "us-east-1"]) == load("host.json")
+    several = for_regions(operator, ["eu-west-1", "eu-central-1", "eu-west-1"])
+    assert {str(string_equals(s).get("aws:RequestedRegion")) for s in statements(several)} - {"None"} == {"['eu-west-1', 'eu-central-1']"}
+
+
+@pytest.mark.parametrize(("regions", "named"), [([], "at least one region"), (["eu-west-1", "mars-1"], "'mars-1'"), ("", "''")])
+def test_for_regions_names_every_bad_region(regions: list[str] | str, named: str) -> None:
+    with pytest.raises(OSWorldError) as raised:
+        for_regions(load("operator.json"), regions)
+    assert raised.value.message.startswith("osworld_policy_regions: ") and named in raised.value.message

@@ -19,7 +19,6 @@ from ansible_collections.osworld.aws.plugins.module_utils._osworld.preflight imp
     choose_subnet_zone,
     expand_checks,
     failure_message,
-    iam_action,
     instance_type_message,
     quota_finding,
     vcpu_quota_for,
@@ -238,11 +237,6 @@ def test_instance_type_messages_name_the_variable_and_the_zones() -> None:
     assert instance_type_message("t3.bogus", "us-east-1", None, []).startswith("osworld_instance_type: t3.bogus is not offered in us-east-1")
     message = instance_type_message("p5.48xlarge", "us-east-1", "us-east-1e", ["us-east-1a"])
     assert "us-east-1e" in message and "us-east-1a" in message and "osworld_subnet_id" in message
-
-
-def test_iam_action_names() -> None:
-    assert iam_action("ec2", "describe_instance_type_offerings") == "ec2:DescribeInstanceTypeOfferings"
-    assert iam_action("service-quotas", "get_service_quota") == "servicequotas:GetServiceQuota"
 
 
 def test_subnet_zone_is_the_first_offering_zone_by_name() -> None:

@@ -9,13 +9,13 @@ from ansible_collections.osworld.aws.plugins.module_utils._osworld.tags import (
     filters,
     is_managed,
     merge_extra_tags,
-    parse_expiry,
     stack_tags,
     tag_dict,
     tag_filters,
     tag_list,
     tag_specifications,
 )
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.timestamps import parse_utc
 
 
 def test_tag_list_and_dict_round_trip_sorted() -> None:
@@ -53,10 +53,10 @@ def test_expiry_round_trip_is_utc_iso() -> None:
     now = datetime(2026, 1, 2, 3, 4, 5, 678, tzinfo=timezone.utc)
     value = expiry_after(now, 90)
     assert value == "2026-01-02T04:34:05Z"
-    assert parse_expiry(value) == datetime(2026, 1, 2, 4, 34, 5, tzinfo=timezone.utc)
+    assert parse_utc(value) == datetime(2026, 1, 2, 4, 34, 5, tzinfo=timezone.utc)
 
 
 def test_unreadable_expiry_is_none() -> None:
-    assert parse_expiry("next tuesday") is None
-    assert parse_expiry("") is None
-    assert parse_expiry("2026-01-02T03:04:05") == datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    assert parse_utc("next tuesday") is None
+    assert parse_utc("") is None
+    assert parse_utc("2026-01-02T03:04:05") == datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)

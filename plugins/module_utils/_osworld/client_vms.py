@@ -6,6 +6,10 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
+# Who launched an OSWorld VM, as the reaper's verdicts and the inventory's host variables say it.
+LAUNCHED_BY_COLLECTION = "osworld.aws"
+LAUNCHED_BY_CLIENT = "osworld-client"
+
 
 def security_group_ids(instance: Mapping[str, Any]) -> set[str]:
     """The instance's groups and its interfaces' groups: a launch with NetworkInterfaces (the

@@ -39,7 +39,7 @@ class AWSCallError(OSWorldError):
         }
 
 
-DENIED_CODES = frozenset({"UnauthorizedOperation", "AccessDenied", "AccessDeniedException"})
+DENIED_CODES = frozenset({"UnauthorizedOperation", "UnauthorizedAccess", "AccessDenied", "AccessDeniedException"})
 # botocore's service names that differ from the IAM action prefix.
 IAM_PREFIXES = {"service-quotas": "servicequotas"}
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -42,21 +41,17 @@ from .tags import (
     expiry_after,
     filters,
     merge_extra_tags,
-    parse_expiry,
     tag_dict,
     tag_filters,
     tag_specifications,
 )
-from .validation import validate_range, validate_resource_id, validate_screen_size
+from .timestamps import MAX_TTL_MINUTES, format_utc, parse_utc
+from .urls import backend_url, vnc_url
+from .validation import ALL_FLEETS, NAME_PATTERN, validate_range, validate_resource_id, validate_screen_size
 
 ROLE_ENV = "env"
-ALL_FLEETS = "all"
 LIVE_STATES = ("pending", "running", "stopping", "stopped")
 IDLE_STATES = ("stopping", "stopped")
-VNC_PORT = 5910
-BACKEND_PORT = 5000
-FLEET_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
-MAX_TTL_MINUTES = 366 * 24 * 60
 
 # TerminateInstances takes at most 1,000 ids per request, and a DescribeInstances answer by
 # InstanceIds is a single page; RunInstances documents no per-request ceiling of its own (only
@@ -113,7 +108,7 @@ class FleetSpec:
 
 def validate_spec(spec: FleetSpec) -> FleetSpec:
     """Every check that needs no AWS call, before anything is asked of AWS."""
-    if not FLEET_NAME_PATTERN.match(spec.fleet or ""):
+    if not NAME_PATTERN.match(spec.fleet or ""):
         raise OSWorldError(f"fleet: '{spec.fleet}' is not a fleet name (letters, digits, '-', '_', '.'; at most 63)")
     if spec.all_fleets and spec.count != 0:
         raise OSWorldError("fleet: 'all' only tears every fleet down (count 0 or state=absent); name one fleet to scale it")
@@ -151,8 +146,8 @@ class Member:
         return cls(
             instance_id=instance["InstanceId"],
             state=instance.get("State", {}).get("Name", "unknown"),
-            launch_time=_as_datetime(instance.get("LaunchTime")),
-            expires_at=parse_expiry(tags.get(EXPIRES_AT_KEY)),
+            launch_time=launch_time_of(instance),
+            expires_at=parse_utc(tags.get(EXPIRES_AT_KEY)),
             raw=instance,
         )
 
@@ -292,10 +287,10 @@ def instance_view(instance: Mapping[str, Any]) -> dict[str, Any]:
         "subnet_id": instance.get("SubnetId"),
         "private_ip": private_ip,
         "public_ip": public_ip,
-        "vnc_url": f"http://{public_ip}:{VNC_PORT}/vnc.html" if public_ip else None,
-        "backend_url": f"http://{private_ip}:{BACKEND_PORT}" if private_ip else None,
+        "vnc_url": vnc_url(public_ip),
+        "backend_url": backend_url(private_ip),
         "expires_at": tags.get(EXPIRES_AT_KEY),
-        "launch_time": _as_datetime(launch_time).strftime("%Y-%m-%dT%H:%M:%SZ") if launch_time else None,
+        "launch_time": format_utc(launch_time_of(instance)) if launch_time else None,
     }
 
 
@@ -304,15 +299,9 @@ def fleet_diff(before_ids: Iterable[str], after_ids: Iterable[str]) -> dict[str,
     return {"before": {"count": len(before), "instance_ids": before}, "after": {"count": len(after), "instance_ids": after}}
 
 
-def _as_datetime(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    if isinstance(value, str) and value:
-        parsed = parse_expiry(value)
-        if parsed is not None:
-            return parsed
+def launch_time_of(instance: Mapping[str, Any]) -> datetime:
     # An instance without a readable launch time sorts as the oldest, so it is never picked as "newest".
-    return datetime.fromtimestamp(0, timezone.utc)
+    return parse_utc(instance.get("LaunchTime")) or datetime.fromtimestamp(0, timezone.utc)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -501,18 +501,15 @@ def ensure_image(aws: AWS, spec: ImageSpec, check_mode: bool, progress: Progress
 
 
 def remove_copies(aws: AWS, stack: str, check_mode: bool) -> dict[str, Any]:
-    """Deregisters the stack's copies in aws.region and deletes their snapshots; never another image.
-
-    1 DescribeImages and 1 DescribeSnapshots when there is nothing to remove.
-    """
+    """Deregisters the stack's copies in aws.region and deletes their snapshots (those of the copies'
+    block device mappings); never another image. 1 DescribeImages when there is nothing to remove."""
     images = find_copies(aws, stack)
-    tagged = aws.paginate("ec2", "describe_snapshots", "Snapshots[]", OwnerIds=["self"], Filters=copy_filters(stack))
-    snapshots = sorted({*(snapshot for image in images for snapshot in snapshot_ids(image)), *(str(s["SnapshotId"]) for s in tagged)})
+    snapshots = sorted({snapshot for image in images for snapshot in snapshot_ids(image)})
     image_ids = [str(image["ImageId"]) for image in images]
-    if not check_mode:
-        for image_id in image_ids:
-            aws.call("ec2", "deregister_image", ImageId=image_id)
-        for snapshot_id in snapshots:
+    # Each copy's snapshots right after it: once deregistered, a copy no longer names them.
+    for image in [] if check_mode else images:
+        aws.call("ec2", "deregister_image", ImageId=image["ImageId"])
+        for snapshot_id in snapshot_ids(image):
             try:
                 aws.call("ec2", "delete_snapshot", SnapshotId=snapshot_id)
             except AWSCallError as exc:

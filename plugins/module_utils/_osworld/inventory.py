@@ -21,21 +21,20 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 from .aws import AWS
 from .errors import OSWorldError
 from .stack import find_env_security_groups
-from .client_vms import is_client_vm, security_group_ids
+from .client_vms import LAUNCHED_BY_CLIENT, LAUNCHED_BY_COLLECTION, is_client_vm, security_group_ids
 from .tags import EXPIRES_AT_KEY, FLEET_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, ROLE_KEY, tag_dict, tag_filters
+from .timestamps import iso_utc
+from .urls import backend_url, vnc_url
 
 DEFAULT_STATES = ("pending", "running")
 PAGE_SIZE = 1000  # DescribeInstances' largest page
 FILTER_VALUES_LIMIT = 200  # values per EC2 filter
 MAX_WORKERS = 16
-VNC_PORT = 5910
-BACKEND_PORT = 5000
 CACHE_FORMAT = 1
 
 ROLE_ENV = "env"
@@ -44,8 +43,6 @@ GROUP_ENVS = "osworld_envs"
 GROUP_HOSTS = "osworld_hosts"
 FLEET_GROUP_PREFIX = "fleet_"
 REGION_GROUP_PREFIX = "region_"
-LAUNCHED_BY_COLLECTION = "osworld.aws"
-LAUNCHED_BY_CLIENT = "osworld-client"
 
 _UNSAFE_GROUP_CHARACTERS = re.compile(r"[^A-Za-z0-9_]")
 
@@ -116,21 +113,6 @@ def launched_by(instance: Mapping[str, Any], tags: Mapping[str, str], env_group_
     return None
 
 
-def iso_utc(value: Any) -> str | None:
-    """A timestamp (datetime, or ISO text as in a recorded page) as `YYYY-MM-DDTHH:MM:SSZ`."""
-    if value is None or value == "":
-        return None
-    moment = value
-    if not isinstance(moment, datetime):
-        try:
-            moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        except ValueError:
-            return str(value)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def build_host(
     instance: Mapping[str, Any],
     region: str,
@@ -160,8 +142,8 @@ def build_host(
         "osworld_state": (instance.get("State") or {}).get("Name"),
         "osworld_private_ip": private_ip,
         "osworld_public_ip": public_ip,
-        "osworld_vnc_url": f"http://{public_ip}:{VNC_PORT}/vnc.html" if public_ip else None,
-        "osworld_backend_url": f"http://{private_ip}:{BACKEND_PORT}" if private_ip else None,
+        "osworld_vnc_url": vnc_url(public_ip),
+        "osworld_backend_url": backend_url(private_ip),
         "osworld_expires_at": tags.get(EXPIRES_AT_KEY),
         "osworld_launch_time": iso_utc(instance.get("LaunchTime")),
         "osworld_instance_type": instance.get("InstanceType"),

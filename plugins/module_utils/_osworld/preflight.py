@@ -15,18 +15,19 @@ from functools import partial
 from typing import Any
 
 from .aws import AWS
-from .errors import AWSCallError, OSWorldError
+from .errors import DENIED_CODES, AWSCallError, OSWorldError, iam_action
 from .images import IMAGE_HOME_REGION, CopySpec, check_copy, check_map, image_problem
 from .keys import KeySpec, creation_problem
 from .tags import RESERVED_PREFIX
 from .validation import (
+    ALL_FLEETS,
+    NAME_PATTERN,
     REGION_PATTERN,
     validate_cidr,
     validate_internal_cidr,
     validate_port,
     validate_range,
     validate_resource_id,
-    validate_screen_size,
 )
 
 ERROR = "error"
@@ -49,12 +50,9 @@ IMPLIED_INPUTS = {IMAGE: IMAGE_MAP, NETWORK: NETWORK_INPUTS, INSTANCE_TYPE: FLEE
 
 # A guard against typos (5000 for 50), not an AWS limit: the vCPU quota check covers the real one.
 MAX_ENV_COUNT = 1000
-RESERVED_FLEET = "all"
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 INSTANCE_TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$")
 KEY_NAME_PATTERN = re.compile(r"^[\x20-\x7e]{1,255}$")
 WHOLE_INTERNET = frozenset({"0.0.0.0/0", "::/0"})
-ACCESS_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess"})
 
 # Service Quotas codes of the on-demand vCPU quotas, by instance family.
 STANDARD_VCPU_QUOTA = "L-1216C47A"
@@ -307,7 +305,7 @@ def check_fleet_inputs(report: Report, inputs: PreflightInput) -> None:
     fleet = inputs.fleet or ""
     if not NAME_PATTERN.match(fleet):
         report.error(FLEET_INPUTS, "osworld_fleet", f"osworld_fleet: '{fleet}' must be 1-63 letters, digits, '.', '_' or '-'")
-    elif fleet == RESERVED_FLEET and inputs.env_count > 0:
+    elif fleet == ALL_FLEETS and inputs.env_count > 0:
         report.error(FLEET_INPUTS, "osworld_fleet", "osworld_fleet: 'all' only tears down (teardown.yml: every fleet); name the fleet to launch VMs into")
     report.guard(FLEET_INPUTS, "osworld_env_count", lambda: validate_range(inputs.env_count, "osworld_env_count", 0, MAX_ENV_COUNT))
     if inputs.ttl_minutes < 0:
@@ -347,17 +345,12 @@ def check_aws(aws: AWS, inputs: PreflightInput, checks: Sequence[str], report: R
     return report
 
 
-def iam_action(service: str, operation: str) -> str:
-    prefix = {"service-quotas": "servicequotas"}.get(service, service)
-    return f"{prefix}:{''.join(part.capitalize() for part in operation.split('_'))}"
-
-
 def _call(aws: AWS, report: Report, check: str, service: str, operation: str, **kwargs: Any) -> Any:
     """One read call; a missing permission becomes a finding that names the IAM action to grant."""
     try:
         return aws.call(service, operation, **kwargs)
     except AWSCallError as exc:
-        if exc.code in ACCESS_DENIED_CODES:
+        if exc.code in DENIED_CODES:
             action = iam_action(service, operation)
             report.error(
                 check,
@@ -397,7 +390,7 @@ def _denied_as_finding(report: Report, check: str, lookup: Callable[[], Any]) ->
     try:
         return lookup()
     except AWSCallError as exc:
-        if exc.code not in ACCESS_DENIED_CODES:
+        if exc.code not in DENIED_CODES:
             raise
         action = iam_action("ec2", exc.operation)
         report.error(check, action, f"the AWS identity may not call {action} ({exc.code}: {exc.aws_message}); grant it (see policies/operator.json)")

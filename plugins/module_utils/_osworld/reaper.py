@@ -23,19 +23,18 @@ from typing import Any
 
 from .aws import AWS
 from .client_vms import is_client_vm
+from .client_vms import LAUNCHED_BY_CLIENT, LAUNCHED_BY_COLLECTION
 from .fleet import LIVE_STATES, PAGE_SIZE, ROLE_ENV, chunks, terminate, wait_for_state
 from .stack import find_env_security_groups
-from .tags import EXPIRES_AT_KEY, FLEET_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, ROLE_KEY, filters, parse_expiry, tag_dict, tag_filters
+from .tags import EXPIRES_AT_KEY, FLEET_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, ROLE_KEY, filters, tag_dict, tag_filters
+from .timestamps import MAX_TTL_MINUTES, format_utc, parse_utc
 from .validation import validate_range, validate_resource_id
 
 ROLE_HOST = "host"
 REASON_EXPIRED = "expired"
 REASON_CLIENT_VM = "untagged client VM past ttl"
-LAUNCHED_BY_COLLECTION = "osworld.aws"
-LAUNCHED_BY_CLIENT = "osworld-client"
 # Values per EC2 filter.
 FILTER_VALUES_LIMIT = 200
-MAX_TTL_MINUTES = 366 * 24 * 60
 
 
 @dataclass(frozen=True)
@@ -69,13 +68,13 @@ def judge(instance: Mapping[str, Any], env_group_ids: Iterable[str], now: dateti
     """The verdict on one instance; None for a VM that is not OSWorld's at all (never reported)."""
     tags = tag_dict(instance.get("Tags"))
     state = instance.get("State", {}).get("Name", "unknown")
-    launch_time = _launch_time(instance.get("LaunchTime"))
+    launch_time = parse_utc(instance.get("LaunchTime"))
     base = {
         "instance_id": instance["InstanceId"],
         "state": state,
         "fleet": tags.get(FLEET_KEY),
         "expires_at": tags.get(EXPIRES_AT_KEY),
-        "launch_time": launch_time.strftime("%Y-%m-%dT%H:%M:%SZ") if launch_time else None,
+        "launch_time": format_utc(launch_time) if launch_time else None,
     }
     if state not in LIVE_STATES:
         return None
@@ -85,7 +84,7 @@ def judge(instance: Mapping[str, Any], env_group_ids: Iterable[str], now: dateti
         role = tags.get(ROLE_KEY)
         if role != ROLE_ENV and not (role == ROLE_HOST and policy.include_hosts):
             return None
-        expiry = parse_expiry(tags.get(EXPIRES_AT_KEY))
+        expiry = parse_utc(tags.get(EXPIRES_AT_KEY))
         if expiry is None:
             return Verdict(reap=False, reason="no readable osworld:expires-at: never reaped", launched_by=LAUNCHED_BY_COLLECTION, **base)
         if not policy.expired or expiry > now:
@@ -109,14 +108,6 @@ def select(instances: Iterable[Mapping[str, Any]], env_group_ids: Iterable[str],
         if verdict is not None:
             verdicts[verdict.instance_id] = verdict
     return [verdicts[instance_id] for instance_id in sorted(verdicts)]
-
-
-def _launch_time(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    if isinstance(value, str):
-        return parse_expiry(value)
-    return None
 
 
 # ---------------------------------------------------------------------------------------------

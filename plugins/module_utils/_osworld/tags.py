@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
+
+from .timestamps import format_utc
 
 MANAGED_BY_KEY = "osworld:managed-by"
 MANAGED_BY_VALUE = "osworld.aws"
@@ -70,22 +72,6 @@ def stack_filter(stack: str, component: str) -> list[dict[str, Any]]:
     return tag_filters({MANAGED_BY_KEY: MANAGED_BY_VALUE, STACK_KEY: stack, COMPONENT_KEY: component})
 
 
-def format_expiry(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def expiry_after(now: datetime, minutes: int) -> str:
-    return format_expiry(now + timedelta(minutes=minutes))
-
-
-def parse_expiry(value: str | None) -> datetime | None:
-    """None for a missing or unreadable value: the reaper never acts on a tag it cannot read."""
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment
+    """The `osworld:expires-at` value of a VM launched at `now` with a TTL of `minutes`."""
+    return format_utc(now + timedelta(minutes=minutes))

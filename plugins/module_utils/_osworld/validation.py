@@ -16,6 +16,10 @@ RESOURCE_ID_PATTERNS = {
     "ami": re.compile(r"^ami-[0-9a-f]{8}([0-9a-f]{9})?$"),
 }
 SCREEN_SIZE_PATTERN = re.compile(r"^\d{3,5}x\d{3,5}$")
+# Fleet names and the stack prefix: safe in tags, Names and Ansible group names.
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+# The fleet name that means every fleet (teardown only).
+ALL_FLEETS = "all"
 
 
 def validate_region(value: str, variable: str) -> str:
