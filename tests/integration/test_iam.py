@@ -158,7 +158,11 @@ def test_operator_policy_copies_the_image_and_makes_the_key_pair_in_another_regi
             assert imported.returncode == 0, imported.stdout[-2000:]
             (vm,) = live_instances(ec2)
             assert vm["KeyName"] == "osworld_key"
-            for extra in ({"osworld_teardown_network": True, "osworld_teardown_images": True}, {"osworld_key_name": "imported", "osworld_teardown_network": True}):
+            teardowns = (
+                {"osworld_teardown_network": True, "osworld_teardown_images": True},
+                {"osworld_key_name": "imported", "osworld_teardown_network": True},
+            )
+            for extra in teardowns:
                 down = harness.playbook("teardown.yml", {"osworld_region": "eu-west-1", **extra}, env=operator)
                 assert down.rc == 0, down.failure_messages()
             assert live_instances(ec2) == []

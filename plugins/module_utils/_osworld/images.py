@@ -451,7 +451,10 @@ def wait_for_copy(
         progress(f"{image_id} is {image.get('State')} in {aws.region} ({elapsed} s)")
         remaining = deadline - clock()
         if remaining <= 0:
-            raise OSWorldError(f"The OSWorld AMI copy {image_id} is still {image.get('State')} after {int(timeout)} s; run again to keep waiting (it is not copied twice)")
+            raise OSWorldError(
+                f"The OSWorld AMI copy {image_id} is still {image.get('State')} after {int(timeout)} s; "
+                "run again to keep waiting (it is not copied twice)"
+            )
         sleep(min(interval, remaining))
 
 
@@ -480,7 +483,8 @@ def ensure_image(aws: AWS, spec: ImageSpec, check_mode: bool, progress: Progress
         raise OSWorldError("; ".join(message for _variable, message in checked.errors))
     result: dict[str, Any] = {"changed": False, "region": aws.region, "screen_size": spec.screen_size, "image_copy": False, "copied": False}
     if checked.image_id:
-        return {**result, "image_id": checked.image_id, "state": None, "image_id_map": resolved_map(spec.image_id_map, aws.region, spec.screen_size, checked.image_id)}
+        mapped = resolved_map(spec.image_id_map, aws.region, spec.screen_size, checked.image_id)
+        return {**result, "image_id": checked.image_id, "state": None, "image_id_map": mapped}
     copy = CopySpec(spec.stack, spec.screen_size, spec.source_region, str(checked.copy_source_image_id), spec.extra_tags)
     result.update(image_copy=True, source_region=copy.source_region, source_image_id=copy.source_image_id, name=copy.name)
     found = existing_copy(aws, copy)
