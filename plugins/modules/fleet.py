@@ -209,9 +209,8 @@ planned:
 from typing import Any
 
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.fleet import FleetSpec, ensure_fleet
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.images import DEFAULT_IMAGE_ID_MAP
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.module import OSWorldAWSModule
-
-DEFAULT_IMAGE_ID_MAP = {"us-east-1": {"1920x1080": "ami-0d23263edb96951d8"}}
 
 
 def spec_from(params: dict[str, Any]) -> FleetSpec:

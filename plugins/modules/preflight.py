@@ -19,12 +19,14 @@ description:
     (CIDRs, the internal CIDR is private, the monitor port), V(fleet_inputs) (fleet name, VM
     count, TTL, instance type and key name spelling)."
   - "AWS checks (read-only): V(image) (the AMI exists and is available in the region; when it
-    is not, other regions of the map and C(us-east-1) are searched and an C(aws ec2 copy-image)
-    command is suggested), V(network) (an adopted subnet and VPC exist and belong together),
+    is not, other regions of the map and C(us-east-1) are searched and O(image_copy) or an
+    C(aws ec2 copy-image) command is suggested; with O(image_copy) and no AMI for the region in the
+    map, the stack's copy exists or the source AMI is available in O(image_source_region)), V(network) (an adopted subnet and VPC exist and belong together),
     V(instance_type) (offered in the subnet's zone, else in the region, where it also picks
-    RV(subnet_zone)), V(key_pair) (exists,
-    when O(key_name) is set), V(quota) (the on-demand vCPU quota minus what already runs, the
-    fleet's own VMs aside, covers O(env_count) VMs, when O(env_count) > 0; skipped with a warning where Service Quotas does not answer)."
+    RV(subnet_zone)), V(key_pair) (exists when O(key_name) is set; with O(key_create), a missing
+    one can be created without overwriting O(key_file), or O(key_public_file) is a public key), V(quota) (the on-demand vCPU
+    quota minus what already runs, the fleet's own VMs aside, covers O(env_count) VMs, when O(env_count) > 0; skipped with
+    a warning where Service Quotas does not answer)."
   - Each AWS check implies the input checks it reads; on the happy path each makes one call.
 author: OSWorld AWS maintainers (@osworld-aws)
 extends_documentation_fragment:
@@ -55,8 +57,28 @@ options:
     type: str
     default: t3.medium
   key_name:
-    description: The env VMs' key pair (C(osworld_key_name)); not checked when empty.
+    description:
+      - The env VMs' key pair (C(osworld_key_name)); not checked when empty.
+      - With O(key_create), empty means C(osworld_key).
     type: str
+  key_create:
+    description: The key pair may be missing; it will be created (C(osworld_key_create)).
+    type: bool
+    default: false
+  key_file:
+    description: Where a created key pair's private key goes (C(osworld_key_file)); must not exist yet. Default C(~/.ssh/<key name>-<region>.pem).
+    type: path
+  key_public_file:
+    description: A public key to import instead of creating a key pair (C(osworld_key_public_file)); must be an OpenSSH public key.
+    type: path
+  image_copy:
+    description: A region the map lacks gets a copy of the AMI of O(image_source_region) (C(osworld_image_copy)).
+    type: bool
+    default: false
+  image_source_region:
+    description: The region whose AMI O(image_copy) copies (C(osworld_image_source_region)).
+    type: str
+    default: us-east-1
   vpc_id:
     description: An adopted VPC (C(osworld_vpc_id)).
     type: str
@@ -159,8 +181,20 @@ image_id:
   type: str
   sample: ami-0d23263edb96951d8
 image_name:
-  description: The AMI's name.
+  description: The AMI's name (with O(image_copy), the copy's or its source's).
   returned: when the image check found it
+  type: str
+image_copy_source:
+  description: The C(region) and C(image_id) a copy would be made from.
+  returned: with O(image_copy) when the map has no AMI for the region and screen size
+  type: dict
+image_copy_needed:
+  description: No copy of the stack exists in the region yet; one will be made.
+  returned: with O(image_copy) when no copy exists
+  type: bool
+key_pair_planned:
+  description: The key pair that does not exist yet and will be created (or imported).
+  returned: with O(key_create) when the key pair is missing
   type: str
 availability_zone:
   description: The zone the VMs will launch in, when known (the adopted subnet's, or O(availability_zone)).
@@ -180,6 +214,8 @@ from typing import Any
 
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import env_region
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.errors import OSWorldError
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.images import IMAGE_HOME_REGION
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.keys import DEFAULT_KEY_NAME
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.module import DEFAULT_REGION, OSWorldAWSModule
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.preflight import (
     ALL_CHECKS,
@@ -227,6 +263,11 @@ def main() -> None:
             "env_count": {"type": "int", "default": 0},
             "ttl_minutes": {"type": "int", "default": 180},
             "extra_tags": {"type": "dict", "default": {}},
+            "key_create": {"type": "bool", "default": False, "no_log": False},
+            "key_file": {"type": "path"},
+            "key_public_file": {"type": "path"},
+            "image_copy": {"type": "bool", "default": False},
+            "image_source_region": {"type": "str", "default": IMAGE_HOME_REGION},
         },
         supports_check_mode=True,
     )
@@ -236,7 +277,7 @@ def main() -> None:
         image_id_map=params["image_id_map"],
         screen_size=params["screen_size"],
         instance_type=params["instance_type"],
-        key_name=params["key_name"] or None,
+        key_name=params["key_name"] or (DEFAULT_KEY_NAME if params["key_create"] else None),
         vpc_id=params["vpc_id"] or None,
         subnet_id=params["subnet_id"] or None,
         security_group_id=params["security_group_id"] or None,
@@ -251,6 +292,11 @@ def main() -> None:
         env_count=params["env_count"],
         ttl_minutes=params["ttl_minutes"],
         extra_tags=params["extra_tags"],
+        image_copy=params["image_copy"],
+        image_source_region=params["image_source_region"],
+        key_create=params["key_create"],
+        key_file=params["key_file"] or None,
+        key_public_file=params["key_public_file"] or None,
     )
     # Inputs are checked before any AWS session exists, so that a bad region is reported by its
     # playbook name and nothing is called with it.

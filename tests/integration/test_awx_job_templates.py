@@ -118,7 +118,7 @@ class AWXJob:
         self.root = root
         self.count = 0
 
-    def launch(self, template: str, answers: dict[str, Any] | None = None, *, check: bool = False) -> Path:
+    def launch(self, template: str, answers: dict[str, Any] | None = None, *, check: bool = False, region: str = "us-east-1") -> Path:
         playbook = template_playbooks()[template]
         if not (REPO / playbook).exists():
             pytest.skip(f"{playbook} is not written yet (issue 3 owns it); the {template} job template cannot run")
@@ -138,7 +138,7 @@ class AWXJob:
         (private / "env").mkdir()
         (private / "env" / "extravars").write_text(json.dumps(extravars))
         envvars = {
-            **injected_env("us-east-1", self.aws.proxy.url),
+            **injected_env(region, self.aws.proxy.url),
             "ANSIBLE_COLLECTIONS_PATH": str(self.collections),
             "ANSIBLE_NOCOLOR": "1",
             # A job's shell starts in the project directory; the .env lands there, as in AWX.
@@ -262,6 +262,20 @@ def test_teardown_defaults_keep_the_network_and_the_network_answer_removes_every
     assert role_names(aws) == set()
     vpcs = aws.client().describe_vpcs(Filters=[{"Name": "tag:osworld:managed-by", "Values": ["osworld.aws"]}])["Vpcs"]
     assert vpcs == []
+
+
+def test_image_copies_the_ami_into_the_credentials_region_once_and_teardown_deregisters_it(awx: AWXJob, aws: AWSHarness) -> None:
+    awx.launch("image", {"osworld_image_wait_timeout": 60}, region="eu-west-1")
+    west = aws.client(region="eu-west-1")
+    managed = [{"Name": "tag:osworld:managed-by", "Values": ["osworld.aws"]}]
+    (copy,) = west.describe_images(Owners=["self"], Filters=managed)["Images"]
+    assert {tag["Key"]: tag["Value"] for tag in copy["Tags"]}["osworld:source-image"] == "ami-0d23263edb96951d8"
+
+    awx.launch("image", region="eu-west-1")
+    assert [image["ImageId"] for image in west.describe_images(Owners=["self"], Filters=managed)["Images"]] == [copy["ImageId"]]
+
+    awx.launch("teardown", {"osworld_teardown_images": "true"}, region="eu-west-1")
+    assert west.describe_images(Owners=["self"], Filters=managed)["Images"] == []
 
 
 def test_inventory_source_lists_the_vms_with_the_source_vars_as_environment(awx: AWXJob, aws: AWSHarness) -> None:

@@ -31,6 +31,16 @@ NOT_EXERCISED = {
     "iam:UpdateRole": "a role description someone edited",
     "ec2:CreateTags": "a tag someone removed from a group or the host (tags are otherwise set at creation)",
 }
+# osworld_image_copy and osworld_key_create: exercised in another region by
+# test_operator_policy_copies_the_image_and_makes_the_key_pair_in_another_region below.
+IMAGE_AND_KEY_ACTIONS = {
+    "ec2:CopyImage",
+    "ec2:CreateKeyPair",
+    "ec2:DeleteKeyPair",
+    "ec2:DeleteSnapshot",
+    "ec2:DeregisterImage",
+    "ec2:ImportKeyPair",
+}
 
 
 def run_as(harness: AWSHarness, user: dict[str, str], playbook: str, extra_vars: dict[str, Any] | None = None) -> PlaybookRun:
@@ -112,9 +122,57 @@ def exercise_every_playbook(account: IAMEnforcingAccount, harness: AWSHarness) -
 
     # Every call the emulator did not refuse for lack of permission (some answer 400 by design, e.g. Service Quotas).
     called = {f"{call.service}:{call.action}" for call in harness.proxy.calls if call.status != 403}
-    unused = actions_of(policy) - called - set(NOT_EXERCISED)
+    unused = actions_of(policy) - called - set(NOT_EXERCISED) - IMAGE_AND_KEY_ACTIONS
     assert not unused, f"operator.json grants actions no playbook used: {sorted(unused)}"
     assert called <= actions_of(policy)
+
+
+def test_operator_policy_copies_the_image_and_makes_the_key_pair_in_another_region(tmp_path: Path) -> None:
+    """The eu-west-1 stack of tests/integration/test_image_and_key.py, as the operator: copy, key pair,
+    import, teardown of images, snapshots and the key pair, with nothing more than operator.json."""
+    region = {"AWS_REGION": "eu-west-1"}
+    key_file = tmp_path / "ssh" / "osworld_key.pem"
+    public = tmp_path / "id_ed25519.pub"
+    public.write_text("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ3ZLxuAkGv4Q0rY0m6k8J1bX1Gd0jYy1w4oLqv0tq8r me@laptop\n")
+    stack = {
+        "osworld_region": "eu-west-1",
+        "osworld_image_copy": True,
+        "osworld_key_create": True,
+        "osworld_key_file": str(key_file),
+        "osworld_image_poll_interval": 1,
+        "osworld_env_count": 1,
+    }
+    with IAMEnforcingAccount() as account:
+        harness = AWSHarness(account.server, tmp_path)
+        try:
+            operator = {**account.user_with_policy("osworld-operator", moto_view(load_policy("operator.json"))), **region}
+            ec2 = account.client(region="eu-west-1")
+            first = harness.playbook("provision.yml", stack, env=operator)
+            assert first.rc == 0, first.failure_messages()
+            again = harness.playbook("provision.yml", stack, env=operator)
+            assert again.rc == 0 and again.changed == 0, again.failure_messages()
+            imported = subprocess.run(
+                [str(VENV_BIN / "ansible"), "localhost", "-m", "osworld.aws.key_pair", "-a", f"name=imported public_key_file={public}"],
+                cwd=tmp_path, env=harness.env(operator), capture_output=True, text=True, timeout=300, check=False,
+            )
+            assert imported.returncode == 0, imported.stdout[-2000:]
+            (vm,) = live_instances(ec2)
+            assert vm["KeyName"] == "osworld_key"
+            teardowns = (
+                {"osworld_teardown_network": True, "osworld_teardown_images": True},
+                {"osworld_key_name": "imported", "osworld_teardown_network": True},
+            )
+            for extra in teardowns:
+                down = harness.playbook("teardown.yml", {"osworld_region": "eu-west-1", **extra}, env=operator)
+                assert down.rc == 0, down.failure_messages()
+            assert live_instances(ec2) == []
+            assert ec2.describe_key_pairs()["KeyPairs"] == []
+            assert ec2.describe_images(Owners=["self"])["Images"] == []
+        finally:
+            harness.close()
+    called = {f"{call.service}:{call.action}" for call in harness.proxy.calls if call.status != 403}
+    assert IMAGE_AND_KEY_ACTIONS <= called, sorted(IMAGE_AND_KEY_ACTIONS - called)
+    assert called <= actions_of(load_policy("operator.json")), sorted(called - actions_of(load_policy("operator.json")))
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from ansible_collections.osworld.aws.plugins.inventory import ec2 as inventory_plugin
-from ansible_collections.osworld.aws.plugins.module_utils._osworld import preflight
+from ansible_collections.osworld.aws.plugins.module_utils._osworld import images, preflight
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
@@ -38,9 +38,9 @@ def test_troubleshooting_quotes_the_messages_preflight_prints_for_another_region
     unmapped = preflight.failure_message(report.errors)
 
     mapped = {"eu-west-1": OFFICIAL_AMI}
-    path = preflight.image_path(mapped, "eu-west-1", "1920x1080")
-    found_at_home = [{"ImageId": OFFICIAL_AMI, "Name": "<name>", "Region": preflight.IMAGE_HOME_REGION}]
-    copy_hint = "Preflight: " + preflight.missing_image_message(path, OFFICIAL_AMI, "eu-west-1", found_at_home, None)
+    path = images.image_path(mapped, "eu-west-1", "1920x1080")
+    found_at_home = [{"ImageId": OFFICIAL_AMI, "Name": "<name>", "Region": images.IMAGE_HOME_REGION}]
+    copy_hint = "Preflight: " + images.missing_image_message(path, OFFICIAL_AMI, "eu-west-1", found_at_home, None)
 
     assert blocks == [unmapped, copy_hint]
 

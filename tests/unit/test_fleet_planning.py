@@ -26,7 +26,6 @@ from ansible_collections.osworld.aws.plugins.module_utils._osworld.fleet import 
     is_replay,
     launch,
     plan_scale,
-    resolve_image,
     run_instances_request,
     termination_order,
     validate_spec,
@@ -65,30 +64,6 @@ class ScriptedAWS:
 
     def operations(self) -> list[str]:
         return [call[0] for call in self.calls]
-
-
-# --- image map -------------------------------------------------------------------------------
-
-
-def test_image_map_accepts_a_plain_ami_or_one_per_screen_size() -> None:
-    assert resolve_image({"us-east-1": AMI}, "us-east-1", "1920x1080") == AMI
-    assert resolve_image({"us-east-1": {"1920x1080": AMI, "1280x720": "ami-0a0e5d9c7acc336f1"}}, "us-east-1", "1280x720") == "ami-0a0e5d9c7acc336f1"
-
-
-@pytest.mark.parametrize(
-    ("image_map", "needle"),
-    [
-        ({"eu-west-1": AMI}, "no AMI for region us-east-1 (regions in the map: eu-west-1)"),
-        ({"us-east-1": {"1280x720": AMI}}, "no AMI for screen size 1920x1080 in us-east-1 (sizes: 1280x720)"),
-        ({"us-east-1": "not-an-ami"}, "image_id_map[us-east-1]: 'not-an-ami' is not a well-formed ami id"),
-        ({"us-east-1": ["ami-0d23263edb96951d8"]}, "must be an AMI id or a dict"),
-    ],
-)
-def test_image_map_errors_name_the_variable(image_map: dict[str, Any], needle: str) -> None:
-    with pytest.raises(OSWorldError) as error:
-        resolve_image(image_map, "us-east-1", "1920x1080")
-    assert needle in error.value.message
-    assert "image_id_map" in error.value.message
 
 
 # --- input validation ------------------------------------------------------------------------

@@ -39,6 +39,9 @@ CREATED = {
     "ec2:CreateSubnet": {"subnet"},
     "ec2:CreateVpc": {"vpc"},
     "ec2:RunInstances": {"instance", "volume"},
+    "ec2:CopyImage": {"image"},
+    "ec2:CreateKeyPair": {"key-pair"},
+    "ec2:ImportKeyPair": {"key-pair"},
 }
 # IAM's limits on policy size (characters, whitespace excluded).
 MANAGED_POLICY_LIMIT = 6144
@@ -121,7 +124,7 @@ def test_operator_changes_and_deletes_only_what_carries_the_collections_tag() ->
         destructive = [
             action
             for action in listed(statement["Action"])
-            if action.startswith("ec2:") and not is_read(action) and not action.startswith(("ec2:Create", "ec2:RunInstances"))
+            if action.startswith("ec2:") and not is_read(action) and not action.startswith(("ec2:Create", "ec2:RunInstances")) and action not in CREATED
         ]
         if not destructive or statement["Sid"] == UNTAGGED_REAP_SID:
             continue
@@ -231,6 +234,21 @@ def test_operator_action_count_is_known() -> None:
     actions = {action for s in statements(load("operator.json")) for action in listed(s["Action"])}
     documented = (POLICIES.parent / "docs" / "iam.md").read_text()
     assert f"{len(actions)} actions" in documented
+
+
+def test_image_copies_and_key_pairs_are_tagged_at_creation_and_removed_only_when_tagged() -> None:
+    """osworld_image_copy and osworld_key_create: what they make carries the tag from its first moment
+    (CopyImage tags the image and its snapshots), and what they delete must carry it."""
+    operator = statements(load("operator.json"))
+    tagging = [s for s in operator if "ec2:CreateTags" in listed(s["Action"]) and "ec2:CreateAction" in string_equals(s)]
+    created_by = {action for s in tagging for action in listed(string_equals(s)["ec2:CreateAction"])}
+    assert {"CopyImage", "CreateKeyPair", "ImportKeyPair"} <= created_by
+    assert {"image", "snapshot", "key-pair"} <= {kind for s in tagging for kind in resource_types(s)}
+    for action, kind in (("ec2:DeregisterImage", "image"), ("ec2:DeleteSnapshot", "snapshot"), ("ec2:DeleteKeyPair", "key-pair")):
+        (statement,) = [s for s in operator if action in listed(s["Action"])]
+        assert kind in resource_types(statement), action
+        assert MANAGED.items() <= string_equals(statement).items(), action
+        assert string_equals(statement).get("aws:RequestedRegion"), action
 
 
 def test_for_regions_sets_only_the_region_conditions() -> None:

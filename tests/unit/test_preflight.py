@@ -17,10 +17,7 @@ from ansible_collections.osworld.aws.plugins.module_utils._osworld.preflight imp
     choose_subnet_zone,
     expand_checks,
     failure_message,
-    image_path,
     instance_type_message,
-    missing_image_message,
-    search_regions,
 )
 
 AMI = "ami-0d23263edb96951d8"
@@ -199,45 +196,6 @@ def test_aws_checks_imply_the_inputs_they_read() -> None:
         expand_checks(["everything"])
 
 
-def test_image_path_follows_the_map_shape() -> None:
-    assert image_path({"us-east-1": AMI}, "us-east-1", "1920x1080") == "osworld_image_id_map['us-east-1']"
-    assert image_path({"us-east-1": {"1920x1080": AMI}}, "us-east-1", "1920x1080") == "osworld_image_id_map['us-east-1']['1920x1080']"
-
-
-def test_search_regions_prefers_the_map_then_the_official_home() -> None:
-    image_map = {"eu-west-1": AMI, "ap-south-1": {"1280x720": AMI}, "us-west-2": AMI, "eu-central-1": AMI}
-    assert search_regions(image_map, "eu-west-1", "1920x1080") == ["eu-central-1", "us-west-2", "us-east-1"]
-    assert search_regions({"eu-west-1": AMI}, "eu-west-1", "1920x1080") == ["us-east-1"]
-    assert search_regions({"us-east-1": AMI}, "us-east-1", "1920x1080") == []
-
-
-def test_missing_image_suggests_copy_image() -> None:
-    candidates = [{"ImageId": OTHER_AMI, "Name": "osworld-ubuntu", "Region": "eu-west-1"}]
-    message = missing_image_message("osworld_image_id_map['us-west-2']", AMI, "us-west-2", candidates, None)
-    assert message.startswith("osworld_image_id_map['us-west-2']: ami-0d23263edb96951d8 does not exist in us-west-2")
-    assert (
-        "aws ec2 copy-image --source-region eu-west-1 --source-image-id ami-0a0e5d9c7acc336f1 --name osworld-ubuntu --region us-west-2"
-        in message
-    )
-
-
-def test_missing_image_prefers_the_same_id_elsewhere() -> None:
-    candidates = [
-        {"ImageId": OTHER_AMI, "Name": "a", "Region": "ap-south-1"},
-        {"ImageId": AMI, "Name": "b", "Region": "us-east-1"},
-    ]
-    message = missing_image_message("p", AMI, "eu-west-1", candidates, None)
-    assert f"--source-region us-east-1 --source-image-id {AMI}" in message
-
-
-def test_missing_image_points_at_an_existing_copy() -> None:
-    local = {"ImageId": OTHER_AMI, "Name": "osworld-ubuntu"}
-    message = missing_image_message("p", AMI, "eu-west-1", [{"ImageId": AMI, "Name": "osworld-ubuntu", "Region": "us-east-1"}], local)
-    assert f"set p to {OTHER_AMI}" in message and "copy-image" not in message
-
-
-def test_missing_image_nowhere() -> None:
-    assert "AMI ids differ per region" in missing_image_message("p", AMI, "eu-west-1", [], None)
 
 
 def test_instance_type_messages_name_the_variable_and_the_zones() -> None:
@@ -248,3 +206,16 @@ def test_instance_type_messages_name_the_variable_and_the_zones() -> None:
 
 def test_subnet_zone_is_the_first_offering_zone_by_name() -> None:
     assert choose_subnet_zone(["us-east-1f", "us-east-1b", "us-east-1c"]) == "us-east-1b"
+
+
+def test_image_copy_turns_a_missing_region_into_a_planned_copy() -> None:
+    west = replace(GOOD, region="eu-west-1")
+    missing = check_inputs(west, ["common", "image_map"])
+    assert [e.variable for e in missing.errors] == ["osworld_image_id_map"]
+    assert "osworld_image_copy: true" in missing.errors[0].message
+    planned = check_inputs(replace(west, image_copy=True), ["common", "image_map"])
+    assert planned.errors == []
+    assert planned.facts["image_copy_source"] == {"region": "us-east-1", "image_id": AMI}
+    assert "image_id" not in planned.facts
+    wrong_source = check_inputs(replace(west, image_copy=True, image_source_region="ap-east-1"), ["common", "image_map"])
+    assert [e.variable for e in wrong_source.errors] == ["osworld_image_source_region"]

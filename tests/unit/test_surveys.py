@@ -14,7 +14,7 @@ from tests.support.awx_survey import answer_errors, applied_defaults, spec_error
 
 REPO = Path(__file__).resolve().parents[2]
 SURVEYS = REPO / "awx" / "surveys"
-SURVEY_NAMES = ("provision", "envs", "teardown", "reap", "evaluate")
+SURVEY_NAMES = ("provision", "envs", "teardown", "reap", "evaluate", "image")
 BOOLEAN_CHOICES = {"false", "true"}
 
 

@@ -28,6 +28,7 @@ from ansible.module_utils.urls import open_url
 
 from .aws import AWS
 from .errors import AWSCallError, OSWorldError
+from .images import launch_image
 from .instances import API_BATCH, LIVE_STATES, PAGE_SIZE, POLL_INTERVAL, Clock, Sleep, terminate, wait_for_state
 from .stack import PLANNED_ID, StackNetwork, find_stack_network
 from .tags import (
@@ -114,24 +115,6 @@ def validate_spec(spec: FleetSpec) -> FleetSpec:
     if spec.wait_timeout < 0 or spec.backend_timeout < 0:
         raise OSWorldError("wait_timeout and backend_timeout must not be negative")
     return spec
-
-
-def resolve_image(image_id_map: Mapping[str, Any], region: str, screen_size: str) -> str:
-    """The AMI for a region: the entry itself, or the screen size's entry within it (the guide's IMAGE_ID_MAP)."""
-    entry = image_id_map.get(region)
-    if entry is None:
-        known = ", ".join(sorted(image_id_map)) or "none"
-        raise OSWorldError(f"image_id_map: no AMI for region {region} (regions in the map: {known})")
-    if isinstance(entry, Mapping):
-        ami = entry.get(screen_size)
-        if ami is None:
-            known = ", ".join(sorted(str(key) for key in entry)) or "none"
-            raise OSWorldError(f"image_id_map: no AMI for screen size {screen_size} in {region} (sizes: {known})")
-    else:
-        ami = entry
-    if not isinstance(ami, str):
-        raise OSWorldError(f"image_id_map: the entry for {region} must be an AMI id or a dict of screen size -> AMI id")
-    return validate_resource_id(ami, "ami", f"image_id_map[{region}]")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -326,19 +309,7 @@ def check_launch_prerequisites(aws: AWS, spec: FleetSpec, network: StackNetwork)
 
     Kept apart so that a static preflight can run the same checks without launching.
     """
-    image_id = resolve_image(spec.image_id_map, aws.region, spec.screen_size)
-    try:
-        images = aws.call("ec2", "describe_images", ImageIds=[image_id])["Images"]
-    except AWSCallError as exc:
-        if not exc.code.startswith("InvalidAMIID"):
-            raise
-        images = []
-    available = [image for image in images if image.get("State") == "available"]
-    if not available:
-        raise OSWorldError(
-            f"image_id_map: AMI {image_id} ({aws.region}, {spec.screen_size}) does not exist in {aws.region}, "
-            "is not available, or is not shared with this account"
-        )
+    image = launch_image(aws, spec.image_id_map, spec.screen_size)
     offerings = aws.call(
         "ec2",
         "describe_instance_type_offerings",
@@ -354,7 +325,7 @@ def check_launch_prerequisites(aws: AWS, spec: FleetSpec, network: StackNetwork)
             if exc.code != "InvalidKeyPair.NotFound":
                 raise
             raise OSWorldError(f"key_name: key pair '{spec.key_name}' does not exist in {aws.region}") from exc
-    return LaunchTarget(image_id, available[0].get("RootDeviceName") or "/dev/sda1", network)
+    return LaunchTarget(image.image_id, image.root_device_name, network)
 
 
 def resolve_network(aws: AWS, spec: FleetSpec, check_mode: bool) -> StackNetwork:

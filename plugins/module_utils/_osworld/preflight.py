@@ -16,6 +16,8 @@ from typing import Any
 
 from .aws import AWS
 from .errors import DENIED_CODES, AWSCallError, OSWorldError, iam_action
+from .images import IMAGE_HOME_REGION, CopySpec, check_copy, check_map, image_problem
+from .keys import KeySpec, creation_problem
 from .quota import check_quota
 from .tags import RESERVED_PREFIX
 from .validation import (
@@ -27,7 +29,6 @@ from .validation import (
     validate_port,
     validate_range,
     validate_resource_id,
-    validate_screen_size,
 )
 
 ERROR = "error"
@@ -53,9 +54,6 @@ MAX_ENV_COUNT = 1000
 INSTANCE_TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$")
 KEY_NAME_PATTERN = re.compile(r"^[\x20-\x7e]{1,255}$")
 WHOLE_INTERNET = frozenset({"0.0.0.0/0", "::/0"})
-# The official OSWorld AMI lives in us-east-1: the first place to look for a missing image.
-IMAGE_HOME_REGION = "us-east-1"
-MAX_MAP_REGIONS_SEARCHED = 2
 
 
 @dataclass(frozen=True)
@@ -92,6 +90,11 @@ class PreflightInput:
     env_count: int = 0
     ttl_minutes: int = 180
     extra_tags: Mapping[str, Any] = field(default_factory=dict)
+    image_copy: bool = False
+    image_source_region: str = IMAGE_HOME_REGION
+    key_create: bool = False
+    key_file: str | None = None
+    key_public_file: str | None = None
 
     @property
     def adopts_network(self) -> bool:
@@ -161,9 +164,14 @@ def check_inputs(inputs: PreflightInput, checks: Sequence[str], known_regions: I
         check_common(report, inputs, known_regions)
     # A malformed region would only add a second, confusing error about the map.
     if IMAGE_MAP in checks and REGION_PATTERN.match(inputs.region or ""):
-        image_id = resolve_image_id(report, inputs.image_id_map, inputs.region, inputs.screen_size)
-        if image_id:
-            report.facts["image_id"] = image_id
+        copy_from = inputs.image_source_region if inputs.image_copy else None
+        checked = check_map(inputs.image_id_map, inputs.region, inputs.screen_size, copy_from)
+        report.findings.extend(Finding(IMAGE_MAP, ERROR, variable, message) for variable, message in checked.errors)
+        report.findings.extend(Finding(IMAGE_MAP, WARNING, variable, message) for variable, message in checked.warnings)
+        if checked.image_id and not checked.errors:
+            report.facts["image_id"] = checked.image_id
+        if checked.copy_source_image_id and not checked.errors:
+            report.facts["image_copy_source"] = {"region": inputs.image_source_region, "image_id": checked.copy_source_image_id}
     if NETWORK_INPUTS in checks:
         check_network_inputs(report, inputs)
     if FLEET_INPUTS in checks:
@@ -209,67 +217,6 @@ def check_extra_tags(report: Report, extra_tags: Mapping[str, Any]) -> None:
     # AWS allows 50 tags per resource; the collection's own take up to 8 of them.
     if len(extra_tags) > 42:
         report.error(COMMON, "osworld_extra_tags", f"osworld_extra_tags: {len(extra_tags)} tags, at most 42 fit beside the collection's own")
-
-
-def map_path(region: str, screen_size: str | None = None) -> str:
-    path = f"osworld_image_id_map['{region}']"
-    return f"{path}['{screen_size}']" if screen_size else path
-
-
-def resolve_image_id(report: Report, image_id_map: Mapping[str, Any], region: str, screen_size: str) -> str | None:
-    """The AMI for region and screen size; other regions' malformed entries only warn (not used now)."""
-    if not isinstance(image_id_map, Mapping) or not image_id_map:
-        report.error(IMAGE_MAP, "osworld_image_id_map", "osworld_image_id_map: must map regions to an AMI id (or to {screen size: AMI id})")
-        return None
-    if report.guard(IMAGE_MAP, "osworld_screen_size", lambda: validate_screen_size(screen_size, "osworld_screen_size")) is None:
-        return None
-    for other in sorted(str(key) for key in image_id_map if str(key) != region):
-        problem = image_entry_problem(image_id_map[other], other, screen_size)
-        if not REGION_PATTERN.match(other):
-            report.warn(IMAGE_MAP, "osworld_image_id_map", f"{map_path(other)}: '{other}' is not an AWS region name")
-        elif problem and "screen size" not in problem:
-            report.warn(IMAGE_MAP, "osworld_image_id_map", problem)
-    if region not in image_id_map:
-        regions = ", ".join(sorted(str(key) for key in image_id_map))
-        report.error(
-            IMAGE_MAP,
-            "osworld_image_id_map",
-            f"osworld_image_id_map: no AMI for region {region} (osworld_region; the map has: {regions}); add {map_path(region)}, "
-            "copying the OSWorld AMI into that region if needed (aws ec2 copy-image)",
-        )
-        return None
-    problem = image_entry_problem(image_id_map[region], region, screen_size)
-    if problem:
-        variable = "osworld_screen_size" if problem.startswith("osworld_screen_size") else "osworld_image_id_map"
-        report.error(IMAGE_MAP, variable, problem)
-        return None
-    return image_entry(image_id_map[region], screen_size)
-
-
-def image_entry(value: Any, screen_size: str) -> str | None:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, Mapping) and isinstance(value.get(screen_size), str):
-        return str(value[screen_size])
-    return None
-
-
-def image_entry_problem(value: Any, region: str, screen_size: str) -> str | None:
-    """Why a map entry gives no usable AMI for the screen size (None: it does)."""
-    if isinstance(value, Mapping):
-        if screen_size not in value:
-            sizes = ", ".join(sorted(str(key) for key in value)) or "none"
-            return f"osworld_screen_size: {map_path(region)} has no AMI for screen size {screen_size} (it has: {sizes})"
-        path, image_id = map_path(region, screen_size), value[screen_size]
-    else:
-        path, image_id = map_path(region), value
-    if not isinstance(image_id, str):
-        return f"{path}: expected an AMI id string, got {type(image_id).__name__}"
-    try:
-        validate_resource_id(image_id, "ami", path)
-    except OSWorldError as exc:
-        return exc.message
-    return None
 
 
 def check_resource_ids(report: Report, inputs: PreflightInput) -> None:
@@ -365,6 +312,8 @@ def check_aws(aws: AWS, inputs: PreflightInput, checks: Sequence[str], report: R
     zone = inputs.availability_zone if not inputs.adopts_network else None
     if IMAGE in checks and report.facts.get("image_id"):
         check_image(aws, inputs, str(report.facts["image_id"]), report)
+    elif IMAGE in checks and report.facts.get("image_copy_source"):
+        check_image_copy(aws, inputs, report)
     if NETWORK in checks and inputs.adopts_network:
         zone = check_network(aws, inputs, report) or zone
     if zone:
@@ -374,7 +323,7 @@ def check_aws(aws: AWS, inputs: PreflightInput, checks: Sequence[str], report: R
         if offered_zones and not zone and not inputs.adopts_network:
             report.facts["subnet_zone"] = choose_subnet_zone(offered_zones)
     if KEY_PAIR in checks and inputs.key_name:
-        check_key_pair(aws, inputs.key_name, report)
+        check_key_pair(aws, inputs.key_name, report, inputs)
     if QUOTA in checks:
         if inputs.env_count > 0:
             check_vcpu_quota(aws, inputs, report)
@@ -399,67 +348,40 @@ def _call(aws: AWS, report: Report, check: str, service: str, operation: str, **
         raise
 
 
-def describe_images(aws: AWS, report: Report, image_ids: Sequence[str]) -> list[dict[str, Any]] | None:
-    """Images among image_ids visible in aws.region; a filter, so a missing id is no error."""
-    found = _call(aws, report, IMAGE, "ec2", "describe_images", Filters=[{"Name": "image-id", "Values": list(image_ids)}])
-    return None if found is None else list(found.get("Images", []))
-
-
 def check_image(aws: AWS, inputs: PreflightInput, image_id: str, report: Report) -> None:
-    images = describe_images(aws, report, [image_id])
-    if images is None:
+    found = _denied_as_finding(report, IMAGE, lambda: image_problem(aws, inputs.image_id_map, inputs.screen_size, image_id))
+    if found is None:
         return
-    path = image_path(inputs.image_id_map, inputs.region, inputs.screen_size)
-    if images:
-        image = images[0]
-        report.facts["image_name"] = image.get("Name")
-        if image.get("State") != "available":
-            report.error(IMAGE, "osworld_image_id_map", f"{path}: {image_id} is '{image.get('State')}' in {inputs.region}, not available")
+    problem, name = found
+    if name:
+        report.facts["image_name"] = name
+    if problem:
+        report.error(IMAGE, "osworld_image_id_map", problem)
+
+
+def check_image_copy(aws: AWS, inputs: PreflightInput, report: Report) -> None:
+    """osworld_image_copy: the stack's copy exists (1 call), or the source AMI can be copied (1 more)."""
+    source = report.facts["image_copy_source"]
+    spec = CopySpec(inputs.name_prefix, inputs.screen_size, str(source["region"]), str(source["image_id"]), inputs.extra_tags)
+    found = _denied_as_finding(report, IMAGE, lambda: check_copy(aws, AWS(replace(aws.params, region=spec.source_region)), spec))
+    if found is None:
         return
-    candidates: list[dict[str, Any]] = []
-    for other in search_regions(inputs.image_id_map, inputs.region, inputs.screen_size):
-        wanted = sorted({image_id, *([entry] if (entry := image_entry(inputs.image_id_map.get(other), inputs.screen_size)) else [])})
-        found = describe_images(AWS(replace(aws.params, region=other)), report, wanted)
-        candidates.extend({**image, "Region": other} for image in found or () if image.get("State") == "available")
-    local_copy = None
-    named = sorted({str(image["Name"]) for image in candidates if image.get("Name")})
-    if named:
-        by_name = [{"Name": "name", "Values": named}, {"Name": "state", "Values": ["available"]}]
-        found_here = _call(aws, report, IMAGE, "ec2", "describe_images", Filters=by_name)
-        local = sorted((found_here or {}).get("Images", []), key=lambda image: str(image.get("CreationDate", "")), reverse=True)
-        local_copy = local[0] if local else None
-    report.error(IMAGE, "osworld_image_id_map", missing_image_message(path, image_id, inputs.region, candidates, local_copy))
+    problem, facts = found
+    report.facts.update(facts)
+    if problem:
+        report.error(IMAGE, "osworld_image_source_region" if "osworld_image_source_region" in problem else "osworld_image_id_map", problem)
 
 
-def image_path(image_id_map: Mapping[str, Any], region: str, screen_size: str) -> str:
-    return map_path(region, screen_size if isinstance(image_id_map.get(region), Mapping) else None)
-
-
-def search_regions(image_id_map: Mapping[str, Any], region: str, screen_size: str) -> list[str]:
-    """Where to look for a missing AMI: two other regions of the map, then the official image's home."""
-    others = [str(key) for key in sorted(image_id_map) if key != region and REGION_PATTERN.match(str(key))]
-    mapped = [key for key in others if image_entry(image_id_map[key], screen_size)][:MAX_MAP_REGIONS_SEARCHED]
-    return [key for key in dict.fromkeys([*mapped, IMAGE_HOME_REGION]) if key != region]
-
-
-def missing_image_message(
-    path: str, image_id: str, region: str, candidates: Sequence[Mapping[str, Any]], local_copy: Mapping[str, Any] | None
-) -> str:
-    message = f"{path}: {image_id} does not exist in {region} or is not shared with this account"
-    if local_copy:
-        return (
-            f"{message}; an image named '{local_copy.get('Name')}' is available there as {local_copy['ImageId']}: "
-            f"set {path} to {local_copy['ImageId']}"
-        )
-    if candidates:
-        source = sorted(candidates, key=lambda image: (image["ImageId"] != image_id, image["Region"]))[0]
-        name = source.get("Name") or "osworld"
-        return (
-            f"{message}; {source['ImageId']} ('{name}') is available in {source['Region']}: copy it with "
-            f"`aws ec2 copy-image --source-region {source['Region']} --source-image-id {source['ImageId']} --name {name} "
-            f"--region {region}` and set {path} to the new id"
-        )
-    return f"{message}, nor in the other regions searched; check the id (AMI ids differ per region)"
+def _denied_as_finding(report: Report, check: str, lookup: Callable[[], Any]) -> Any:
+    """Runs a read-only lookup; a missing permission becomes a finding naming the IAM action (None returned)."""
+    try:
+        return lookup()
+    except AWSCallError as exc:
+        if exc.code not in DENIED_CODES:
+            raise
+        action = iam_action("ec2", exc.operation)
+        report.error(check, action, f"the AWS identity may not call {action} ({exc.code}: {exc.aws_message}); grant it (see policies/operator.json)")
+        return None
 
 
 def check_network(aws: AWS, inputs: PreflightInput, report: Report) -> str | None:
@@ -544,20 +466,30 @@ def instance_type_message(instance_type: str, region: str, zone: str | None, zon
     return f"osworld_instance_type: {instance_type} is not offered in {zone} nor anywhere in {region}; check the spelling or pick another type"
 
 
-def check_key_pair(aws: AWS, key_name: str, report: Report) -> None:
+def check_key_pair(aws: AWS, key_name: str, report: Report, inputs: PreflightInput | None = None) -> None:
+    """The key pair exists; with osworld_key_create, a missing one can be made without overwriting a file."""
     try:
         found = _call(aws, report, KEY_PAIR, "ec2", "describe_key_pairs", KeyNames=[key_name])
     except AWSCallError as exc:
         if exc.code != "InvalidKeyPair.NotFound":
             raise
         found = {"KeyPairs": []}
-    if found is not None and not found.get("KeyPairs"):
-        report.error(
-            KEY_PAIR,
-            "osworld_key_name",
-            f"osworld_key_name: key pair '{key_name}' does not exist in {aws.region}; create or import it "
-            f"(aws ec2 import-key-pair --region {aws.region} --key-name {key_name} ...) or leave osworld_key_name empty",
-        )
+    if found is None or found.get("KeyPairs"):
+        return
+    if inputs is not None and inputs.key_create:
+        spec = KeySpec(name=key_name, key_file=inputs.key_file, public_key_file=inputs.key_public_file)
+        problem = creation_problem(spec, aws.region)
+        if problem:
+            report.error(KEY_PAIR, *problem)
+        else:
+            report.facts["key_pair_planned"] = key_name
+        return
+    report.error(
+        KEY_PAIR,
+        "osworld_key_name",
+        f"osworld_key_name: key pair '{key_name}' does not exist in {aws.region}; set osworld_key_create: true to create it "
+        f"(or import it: aws ec2 import-key-pair --region {aws.region} --key-name {key_name} ...), or leave osworld_key_name empty",
+    )
 
 
 def check_vcpu_quota(aws: AWS, inputs: PreflightInput, report: Report) -> None:

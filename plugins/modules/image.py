@@ -1,0 +1,196 @@
+#!/usr/bin/python
+# Copyright: osworld.aws contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: image
+short_description: The OSWorld AMI of a region, copied there when the image map lacks it
+version_added: 0.1.0
+description:
+  - Returns the AMI of O(image_id_map) for the region and O(screen_size), and the map with that AMI
+    in it (RV(image_id_map)), which is what M(osworld.aws.fleet) and the OSWorld runner launch from.
+    When the map has the region's AMI, no AWS call is made.
+  - With O(copy=true) and no AMI for the region and screen size in the map, the AMI of
+    O(source_region) is copied into the region with CopyImage, tagged at creation with
+    C(osworld:managed-by=osworld.aws), C(osworld:stack), C(osworld:component=image-copy),
+    C(osworld:source-image) and C(osworld:screen-size) (the image and its snapshots).
+    When the copy comes back without its tags (emulators ignore C(TagSpecifications) on CopyImage)
+    it is tagged again with CreateTags.
+  - A copy is found again by those tags, so a re-run copies nothing, and a pending copy (an
+    interrupted run) is waited for, not duplicated. A failed copy fails the task with AWS's reason.
+  - O(state=absent) deregisters every copy the stack made in the region and deletes their
+    snapshots; it never touches an AMI the collection did not copy.
+author: OSWorld AWS maintainers (@osworld-aws)
+extends_documentation_fragment:
+  - osworld.aws.connection
+  - osworld.aws.attributes
+  - osworld.aws.attributes.ALL
+options:
+  image_id_map:
+    description: The guide's IMAGE_ID_MAP (C(osworld_image_id_map)); region to an AMI id, or to a mapping of screen size to AMI id.
+    type: dict
+    default: {us-east-1: {"1920x1080": ami-0d23263edb96951d8}}
+  screen_size:
+    description: Picks the AMI within a region's mapping (C(osworld_screen_size)); a copy is made per screen size.
+    type: str
+    default: "1920x1080"
+  copy:
+    description: Copy the source region's AMI when the map has none for the region and screen size (C(osworld_image_copy)).
+    type: bool
+    default: false
+  source_region:
+    description: The region whose AMI in O(image_id_map) is copied (C(osworld_image_source_region)).
+    type: str
+    default: us-east-1
+  stack:
+    description: The stack (C(osworld_name_prefix)) the copy belongs to; teardown of one stack never deregisters another's copy.
+    type: str
+    default: osworld
+  extra_tags:
+    description: Tags added to the copy and its snapshots; keys starting with C(osworld:) are reserved and ignored.
+    type: dict
+    default: {}
+  state:
+    description: C(present) finds or makes the copy; C(absent) deregisters the stack's copies and deletes their snapshots.
+    type: str
+    choices: [present, absent]
+    default: present
+  wait:
+    description:
+      - Wait until the copy is available (1 DescribeImages per poll). A copy of the 30 GB OSWorld image takes minutes.
+      - The C(osworld.aws.image) role passes V(false) and polls with one task retry per poll, so each poll prints a line.
+    type: bool
+    default: true
+  wait_timeout:
+    description: Longest wait for O(wait), in seconds.
+    type: int
+    default: 3600
+notes:
+  - "Calls: none when the map has the region's AMI; with O(copy): 1 C(ec2:DescribeImages) when the copy exists;
+    else C(ec2:DescribeImages) in O(source_region), C(ec2:CopyImage), a C(ec2:DescribeImages) of the copy
+    (and C(ec2:CreateTags) when it came back untagged)."
+  - "O(state=absent): C(ec2:DescribeImages), then per copy found C(ec2:DeregisterImage) and C(ec2:DeleteSnapshot)
+    for each snapshot of its block device mappings."
+"""
+
+EXAMPLES = r"""
+- name: The OSWorld AMI in eu-west-1, copied from us-east-1 if needed
+  osworld.aws.image:
+    region: eu-west-1
+    copy: true
+  register: image
+
+- name: Launch from it
+  osworld.aws.fleet:
+    region: eu-west-1
+    count: 2
+    image_id_map: "{{ image.image_id_map }}"
+
+- name: Deregister the stack's copies and delete their snapshots
+  osworld.aws.image:
+    region: eu-west-1
+    state: absent
+"""
+
+RETURN = r"""
+image_id:
+  description: The AMI for the region and screen size (in check mode, C((created)) for a copy that would be made).
+  returned: state=present
+  type: str
+  sample: ami-0123456789abcdef0
+image_id_map:
+  description: O(image_id_map) with RV(image_id) as the region's AMI for O(screen_size).
+  returned: state=present
+  type: dict
+  sample: {"us-east-1": {"1920x1080": "ami-0d23263edb96951d8"}, "eu-west-1": {"1920x1080": "ami-0123456789abcdef0"}}
+state:
+  description: The copy's state (C(pending), C(available)); null when the map had the AMI (not looked up).
+  returned: state=present
+  type: str
+image_copy:
+  description: Whether RV(image_id) is a copy the collection made.
+  returned: state=present
+  type: bool
+copied:
+  description: Whether this run started the copy.
+  returned: state=present
+  type: bool
+source_image_id:
+  description: The AMI the copy was made from.
+  returned: when RV(image_copy)
+  type: str
+source_region:
+  description: The region the copy was made from.
+  returned: when RV(image_copy)
+  type: str
+progress:
+  description: One line per poll while waiting.
+  returned: state=present
+  type: list
+  elements: str
+deregistered:
+  description: The copies deregistered (in check mode, that would be).
+  returned: state=absent
+  type: list
+  elements: str
+deleted_snapshots:
+  description: Their snapshots, deleted (in check mode, that would be).
+  returned: state=absent
+  type: list
+  elements: str
+"""
+
+from typing import Any
+
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import AWS
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.images import (
+    DEFAULT_IMAGE_ID_MAP,
+    DEFAULT_SCREEN_SIZE,
+    IMAGE_HOME_REGION,
+    ImageSpec,
+    ensure_image,
+    remove_copies,
+)
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.module import OSWorldAWSModule
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.validation import validate_region
+
+
+def main() -> None:
+    module = OSWorldAWSModule(
+        argument_spec={
+            "image_id_map": {"type": "dict", "default": DEFAULT_IMAGE_ID_MAP},
+            "screen_size": {"type": "str", "default": DEFAULT_SCREEN_SIZE},
+            "copy": {"type": "bool", "default": False},
+            "source_region": {"type": "str", "default": IMAGE_HOME_REGION},
+            "stack": {"type": "str", "default": "osworld"},
+            "extra_tags": {"type": "dict", "default": {}},
+            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+            "wait": {"type": "bool", "default": True},
+            "wait_timeout": {"type": "int", "default": 3600},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+
+    def run(aws: AWS) -> dict[str, Any]:
+        if params["state"] == "absent":
+            return remove_copies(aws, params["stack"], module.check_mode)
+        spec = ImageSpec(
+            image_id_map=params["image_id_map"],
+            screen_size=params["screen_size"],
+            copy=params["copy"],
+            source_region=validate_region(params["source_region"], "source_region"),
+            stack=params["stack"],
+            extra_tags=params["extra_tags"],
+            wait=params["wait"],
+            wait_timeout=params["wait_timeout"],
+        )
+        progress: list[str] = []
+        return {**ensure_image(aws, spec, module.check_mode, progress.append), "progress": progress}
+
+    module.run(run)
+
+
+if __name__ == "__main__":
+    main()

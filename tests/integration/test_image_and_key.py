@@ -1,0 +1,185 @@
+"""Any region, any account: the OSWorld AMI copied into eu-west-1 and a key pair made for the user,
+from nothing to nothing, read back from moto; calls counted by the proxy."""
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+from tests.support.fault_state import live_instances, managed_resources, tag_dict
+from tests.support.harness import AWSHarness
+
+REGION = "eu-west-1"
+AMI = "ami-0d23263edb96951d8"
+WEST = {"AWS_REGION": REGION}
+MANAGED = [{"Name": "tag:osworld:managed-by", "Values": ["osworld.aws"]}]
+
+
+def stack_vars(key_file: Path, **extra: Any) -> dict[str, Any]:
+    return {
+        "osworld_region": REGION,
+        "osworld_image_copy": True,
+        "osworld_key_create": True,
+        "osworld_key_file": str(key_file),
+        "osworld_image_poll_interval": 1,
+        "osworld_admin_cidrs": ["203.0.113.7/32"],
+        **extra,
+    }
+
+
+def copies(aws: AWSHarness) -> list[dict[str, Any]]:
+    return list(aws.client(region=REGION).describe_images(Owners=["self"], Filters=MANAGED)["Images"])
+
+
+def tagged_leftovers(aws: AWSHarness) -> dict[str, Any]:
+    ec2 = aws.client(region=REGION)
+    left: dict[str, Any] = {kind: ids for kind, ids in managed_resources(ec2).items() if ids}
+    left["images"] = [image["ImageId"] for image in copies(aws)]
+    left["snapshots"] = [s["SnapshotId"] for s in ec2.describe_snapshots(OwnerIds=["self"], Filters=MANAGED)["Snapshots"]]
+    left["key_pairs"] = [k["KeyName"] for k in ec2.describe_key_pairs(Filters=MANAGED)["KeyPairs"]]
+    left["instances"] = [i["InstanceId"] for i in live_instances(ec2)]
+    return {kind: ids for kind, ids in left.items() if ids}
+
+
+def test_a_stack_in_eu_west_1_from_nothing_to_nothing(aws: AWSHarness, tmp_path: Path) -> None:
+    key_file = tmp_path / "ssh" / "osworld_key-eu-west-1.pem"
+    stack = stack_vars(key_file, osworld_env_count=2, osworld_host_launch=True)
+
+    run = aws.playbook("provision.yml", stack, env=WEST)
+    assert run.rc == 0, run.failure_messages() or run.stdout[-3000:]
+
+    ec2 = aws.client(region=REGION)
+    (copy,) = copies(aws)
+    tags = tag_dict(copy.get("Tags"))
+    assert tags["osworld:source-image"] == AMI and tags["osworld:screen-size"] == "1920x1080"
+    assert tags["osworld:stack"] == "osworld" and tags["osworld:component"] == "image-copy"
+    assert copy["State"] == "available"
+    assert aws.proxy.actions().count("CopyImage") == 1
+    (pair,) = ec2.describe_key_pairs(KeyNames=["osworld_key"])["KeyPairs"]
+    assert pair["KeyType"] == "ed25519" and tag_dict(pair.get("Tags"))["osworld:managed-by"] == "osworld.aws"
+
+    vms = live_instances(ec2)
+    envs = [vm for vm in vms if tag_dict(vm.get("Tags")).get("osworld:role") == "env"]
+    (host,) = [vm for vm in vms if tag_dict(vm.get("Tags")).get("osworld:role") == "host"]
+    assert len(envs) == 2
+    assert {vm["ImageId"] for vm in envs} == {copy["ImageId"]}
+    assert {vm.get("KeyName") for vm in [*envs, host]} == {"osworld_key"}
+    assert aws.client().describe_instances()["Reservations"] == [], "nothing launched in us-east-1"
+
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    private = key_file.read_text()
+    assert private.startswith("-----BEGIN")
+    body = [line for line in private.splitlines() if line and not line.startswith("-----")]
+    assert body and not any(line in run.stdout + run.stderr for line in body)
+    assert f"ssh -i {key_file} ubuntu@{host['PublicIpAddress']}" in run.stdout
+    env = dict(line.split("=", 1) for line in (aws.workdir / "osworld.env").read_text().splitlines() if "=" in line and not line.startswith("#"))
+    assert env["AWS_REGION"] == REGION
+
+    aws.proxy.clear()
+    again = aws.playbook("provision.yml", stack, env=WEST)
+    assert again.rc == 0, again.failure_messages()
+    assert again.changed == 0
+    assert aws.proxy.mutating_actions() == []
+    assert key_file.read_text() == private
+
+    # An AMI the collection did not copy, in the same region: teardown never deregisters it.
+    foreign = ec2.register_image(Name="someone-elses", RootDeviceName="/dev/sda1")["ImageId"]
+    down = aws.playbook(
+        "teardown.yml",
+        {"osworld_region": REGION, "osworld_teardown_network": True, "osworld_teardown_images": True, "osworld_key_file": str(key_file)},
+        env=WEST,
+    )
+    assert down.rc == 0, down.failure_messages()
+    assert tagged_leftovers(aws) == {}
+    assert f"its private key stays in {key_file}" in down.stdout
+    assert key_file.read_text() == private
+    assert {image["ImageId"] for image in ec2.describe_images(ImageIds=[foreign, AMI])["Images"]} == {foreign, AMI}
+    assert not any(line in down.stdout + down.stderr for line in body)
+
+
+def test_envs_alone_copies_and_keys_then_scaling_to_zero_makes_neither(aws: AWSHarness, tmp_path: Path) -> None:
+    key_file = tmp_path / "k.pem"
+    assert aws.playbook("provision.yml", {"osworld_region": REGION, "osworld_image_id_map": {REGION: AMI}}, env=WEST).rc == 0
+    aws.proxy.clear()
+
+    down = aws.playbook("envs.yml", stack_vars(key_file, osworld_env_count=0), env=WEST)
+    assert down.rc == 0, down.failure_messages()
+    assert "CopyImage" not in aws.proxy.actions() and "CreateKeyPair" not in aws.proxy.actions()
+
+    up = aws.playbook("envs.yml", stack_vars(key_file, osworld_env_count=1), env=WEST)
+    assert up.rc == 0, up.failure_messages()
+    (copy,) = copies(aws)
+    (vm,) = live_instances(aws.client(region=REGION))
+    assert vm["ImageId"] == copy["ImageId"] and vm["KeyName"] == "osworld_key"
+
+
+def test_image_playbook_copies_once_and_teardown_of_images_alone(aws: AWSHarness) -> None:
+    image = {"osworld_region": REGION, "osworld_image_poll_interval": 1}
+    first = aws.playbook("image.yml", image, env=WEST)
+    assert first.rc == 0, first.failure_messages()
+    assert first.changed > 0
+    (copy,) = copies(aws)
+    aws.proxy.clear()
+    again = aws.playbook("image.yml", image, env=WEST)
+    assert again.rc == 0 and again.changed == 0
+    assert aws.proxy.mutating_actions() == []
+    assert copy["ImageId"] in again.stdout
+
+    check = aws.playbook("teardown.yml", {"osworld_region": REGION, "osworld_teardown_images": True}, env=WEST, check=True)
+    assert check.rc == 0 and copies(aws) != []
+    down = aws.playbook("teardown.yml", {"osworld_region": REGION, "osworld_teardown_images": True}, env=WEST)
+    assert down.rc == 0, down.failure_messages()
+    assert tagged_leftovers(aws) == {}
+
+
+def test_check_mode_plans_the_copy_and_the_key_and_creates_nothing(aws: AWSHarness, tmp_path: Path) -> None:
+    key_file = tmp_path / "k.pem"
+    run = aws.playbook("provision.yml", stack_vars(key_file, osworld_env_count=2), env=WEST, check=True)
+    assert run.rc == 0, run.failure_messages() or run.stdout[-3000:]
+    assert aws.proxy.mutating_actions() == []
+    assert not key_file.exists()
+
+
+def test_without_image_copy_the_missing_ami_names_the_fix_before_anything_is_created(aws: AWSHarness) -> None:
+    run = aws.playbook("provision.yml", {"osworld_region": REGION}, env=WEST)
+    assert run.rc != 0
+    (message,) = run.failure_messages()
+    assert "osworld_image_copy: true" in message and "no AMI for region eu-west-1" in message
+    assert aws.proxy.mutating_actions() == []
+
+
+def test_an_existing_key_file_is_never_overwritten(aws: AWSHarness, tmp_path: Path) -> None:
+    key_file = tmp_path / "taken.pem"
+    key_file.write_text("my own key\n")
+    run = aws.playbook("provision.yml", stack_vars(key_file), env=WEST)
+    assert run.rc != 0
+    assert any("osworld_key_file" in message and "never overwritten" in message for message in run.failure_messages())
+    assert aws.proxy.mutating_actions() == []
+    assert key_file.read_text() == "my own key\n"
+
+
+def test_an_existing_key_pair_is_used_as_is_and_never_deleted(aws: AWSHarness, tmp_path: Path) -> None:
+    ec2 = aws.client(region=REGION)
+    ec2.create_key_pair(KeyName="mine")
+    key_file = tmp_path / "mine.pem"
+    stack = stack_vars(key_file, osworld_key_name="mine", osworld_image_id_map={REGION: AMI}, osworld_image_copy=False)
+    run = aws.playbook("provision.yml", stack, env=WEST)
+    assert run.rc == 0, run.failure_messages()
+    assert "CreateKeyPair" not in aws.proxy.actions() and not key_file.exists()
+    down = aws.playbook("teardown.yml", {**stack, "osworld_teardown_network": True}, env=WEST)
+    assert down.rc == 0, down.failure_messages()
+    assert [k["KeyName"] for k in ec2.describe_key_pairs()["KeyPairs"]] == ["mine"]
+
+
+def test_a_public_key_file_is_imported(aws: AWSHarness, tmp_path: Path) -> None:
+    public = tmp_path / "id_ed25519.pub"
+    public.write_text("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ3ZLxuAkGv4Q0rY0m6k8J1bX1Gd0jYy1w4oLqv0tq8r me@laptop\n")
+    stack = stack_vars(tmp_path / "unused.pem", osworld_key_public_file=str(public), osworld_image_id_map={REGION: AMI}, osworld_image_copy=False)
+    run = aws.playbook("provision.yml", stack, env=WEST)
+    assert run.rc == 0, run.failure_messages()
+    (pair,) = aws.client(region=REGION).describe_key_pairs(KeyNames=["osworld_key"])["KeyPairs"]
+    assert tag_dict(pair.get("Tags"))["osworld:component"] == "key-pair"
+    assert "ImportKeyPair" in aws.proxy.actions() and "CreateKeyPair" not in aws.proxy.actions()
+    assert not (tmp_path / "unused.pem").exists()
+    assert sorted(os.listdir(tmp_path)) == ["id_ed25519.pub", "osworld.env"]
