@@ -255,8 +255,14 @@ def test_a_killed_runners_vms_and_a_stopped_runs_vms_are_terminated_and_no_other
     assert result["summary"]["unscored"] == 4
     assert live(run_vms(aws, "run-a")) == []
 
-    assert evaluate(aws, checkout, venv, osworld_eval_run_id="run-b").rc == 0
+    # run-b: the map lacks the region, so the AMI is copied there and the runner launches from the copy.
+    copied = evaluate(
+        aws, checkout, venv, osworld_eval_run_id="run-b", osworld_image_copy=True, osworld_image_id_map={"us-east-1": {"1920x1080": AMI}}
+    )
+    assert copied.rc == 0, copied.failure_messages()
     wait_until(lambda: held_run_is_up(aws, "run-b"), "run-b's VMs")
+    (copy,) = aws.client(region=REGION).describe_images(Filters=[{"Name": "tag:osworld:component", "Values": ["image-copy"]}])["Images"]
+    assert {vm["ImageId"] for vm in run_vms(aws, "run-b")} == {copy["ImageId"]} and copy["ImageId"] != AMI
     state = json.loads((checkout / ".osworld-aws" / "runs" / "run-b" / "state.json").read_text())
     stopped = evaluate(aws, checkout, venv, osworld_eval_run_id="run-b", osworld_eval_state="absent")
     assert stopped.rc == 0, stopped.failure_messages()
