@@ -61,6 +61,7 @@ def test_host_machine_instance_profile_and_ttl_role(aws: AWSHarness) -> None:
     assert tags_of(host) == {
         "osworld:managed-by": "osworld.aws",
         "osworld:role": "host",
+        "osworld:component": "host",
         "osworld:stack": "osworld",
         "Name": "osworld-host",
     }
@@ -93,6 +94,9 @@ def test_host_machine_instance_profile_and_ttl_role(aws: AWSHarness) -> None:
         role_tags = tags_of(iam.get_role(RoleName=role)["Role"])
         assert role_tags["osworld:managed-by"] == "osworld.aws"
         assert role_tags["osworld:stack"] == "osworld"
+        # README "What gets created": the host's IAM pieces carry osworld:role=host too.
+        assert role_tags["osworld:role"] == "host"
+    assert tags_of(iam.get_instance_profile(InstanceProfileName=HOST_ROLE)["InstanceProfile"])["osworld:role"] == "host"
 
     env = dotenv_values(aws.workdir / "osworld.env")
     assert env["ENABLE_TTL"] == "true"

@@ -6,9 +6,10 @@ and `osworld:fleet=<name>` that is not on its way out (pending, running, stoppin
 The tags are set by RunInstances itself, so an interrupted run leaves nothing a re-run cannot
 count. Costs, whatever the size of the fleet (up to the API batch limits below):
 - a run at the right count: 1 DescribeInstances, nothing else;
-- a scale-up: that call, the network and launch checks (DescribeSecurityGroups, DescribeImages,
-  DescribeInstanceTypeOfferings, DescribeKeyPairs with a key), 1 RunInstances, 1 DescribeInstances
-  per poll until running, 1 DescribeInstances to re-count;
+- a scale-up: that call, the network and launch checks (DescribeSecurityGroups for the stack's
+  group, DescribeSubnets and DescribeSecurityGroups, DescribeInstanceTypeOfferings in the subnet's
+  zone, DescribeKeyPairs with a key, DescribeImages), 1 RunInstances, 1 DescribeInstances per poll
+  until running, 1 DescribeInstances to re-count;
 - a scale-down or teardown: 1 DescribeInstances, 1 TerminateInstances, 1 DescribeInstances per
   poll until terminated.
 """
@@ -29,6 +30,7 @@ from ansible.module_utils.urls import open_url
 
 from .aws import AWS, is_error
 from .errors import AWSCallError, OSWorldError
+from .preflight import IMAGE, PreflightInput, Report, check_instance_type, check_key_pair, check_network, failure_message
 from .stack import PLANNED_ID, StackNetwork, find_stack_network
 from .tags import (
     EXPIRES_AT_KEY,
@@ -348,10 +350,29 @@ def list_members(aws: AWS, fleet: str) -> list[Member]:
 
 
 def check_launch_prerequisites(aws: AWS, spec: FleetSpec, network: StackNetwork) -> LaunchTarget:
-    """The checks a launch needs and a no-op run does not pay for: AMI, instance type, key pair.
-
-    Kept apart so that a static preflight can run the same checks without launching.
+    """Preflight's read-only checks that a launch needs and a no-op run does not pay for, all in one
+    report before RunInstances: the subnet and the env group exist and share a VPC, the instance type
+    is offered in the subnet's zone, the key pair exists, the AMI is available.
     """
+    report = Report()
+    zone = None
+    if PLANNED_ID not in (network.subnet_id, network.env_security_group_id):
+        zone = check_network(aws, PreflightInput(region=aws.region, subnet_id=network.subnet_id, security_group_id=network.env_security_group_id), report)
+    check_instance_type(aws, spec.instance_type, zone, report)
+    if spec.key_name:
+        check_key_pair(aws, spec.key_name, report)
+    image_id, root_device_name = "", "/dev/sda1"
+    try:
+        image_id, root_device_name = launch_image(aws, spec)
+    except OSWorldError as exc:
+        report.error(IMAGE, "osworld_image_id_map", exc.message)
+    if report.errors:
+        raise OSWorldError(failure_message(report.errors), findings=[finding.as_dict() for finding in report.findings])
+    return LaunchTarget(image_id, root_device_name, network)
+
+
+def launch_image(aws: AWS, spec: FleetSpec) -> tuple[str, str]:
+    """The AMI to launch and its root device name."""
     image_id = resolve_image(spec.image_id_map, aws.region, spec.screen_size)
     try:
         images = aws.call("ec2", "describe_images", ImageIds=[image_id])["Images"]
@@ -365,29 +386,22 @@ def check_launch_prerequisites(aws: AWS, spec: FleetSpec, network: StackNetwork)
             f"image_id_map: AMI {image_id} ({aws.region}, {spec.screen_size}) does not exist in {aws.region}, "
             "is not available, or is not shared with this account"
         )
-    offerings = aws.call(
-        "ec2",
-        "describe_instance_type_offerings",
-        LocationType="region",
-        Filters=filters(instance_type=spec.instance_type),
-    )["InstanceTypeOfferings"]
-    if not offerings:
-        raise OSWorldError(f"instance_type: {spec.instance_type} is not offered in {aws.region}")
-    if spec.key_name:
-        try:
-            aws.call("ec2", "describe_key_pairs", KeyNames=[spec.key_name])
-        except AWSCallError as exc:
-            if exc.code != "InvalidKeyPair.NotFound":
-                raise
-            raise OSWorldError(f"key_name: key pair '{spec.key_name}' does not exist in {aws.region}") from exc
-    return LaunchTarget(image_id, available[0].get("RootDeviceName") or "/dev/sda1", network)
+    return image_id, available[0].get("RootDeviceName") or "/dev/sda1"
 
 
 def resolve_network(aws: AWS, spec: FleetSpec, check_mode: bool) -> StackNetwork:
     if check_mode and PLANNED_ID in (spec.subnet_id, spec.security_group_id):
         # provision.yml in check mode: the network is only planned by the tasks before this one.
         return StackNetwork(PLANNED_ID, spec.subnet_id or PLANNED_ID, spec.security_group_id or PLANNED_ID)
-    return find_stack_network(aws, spec.stack, spec.subnet_id, spec.security_group_id)
+    if spec.subnet_id and spec.security_group_id:
+        # Both given (AWS_SUBNET_ID and AWS_SECURITY_GROUP_ID): the launch checks read them.
+        return StackNetwork("", spec.subnet_id, spec.security_group_id)
+    try:
+        return find_stack_network(aws, spec.stack, spec.subnet_id, spec.security_group_id)
+    except AWSCallError as exc:
+        if spec.security_group_id and exc.code.endswith(".NotFound"):
+            raise OSWorldError(f"osworld_security_group_id: {spec.security_group_id} does not exist in {aws.region}") from exc
+        raise
 
 
 def launch(aws: AWS, spec: FleetSpec, target: LaunchTarget, existing_ids: Sequence[str], missing: int, now: datetime) -> list[str]:
