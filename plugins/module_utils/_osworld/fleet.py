@@ -72,6 +72,8 @@ PAGE_SIZE = 1000
 # request so that a crashed retry still replays its own launch; past these, a random one.
 DETERMINISTIC_SALTS = 4
 TOKEN_VERSION = 1
+# Re-plans after finding that a concurrent run launched what this one was about to.
+REPLANS = 3
 
 # The OSWorld client's root volume: 30 GB gp3 at 4,000 IOPS and 1,000 MB/s (gp3's maximum for 4,000 IOPS).
 ROOT_VOLUME = {"VolumeSize": 30, "VolumeType": "gp3", "Iops": 4000, "Throughput": 1000, "DeleteOnTermination": True}
@@ -404,6 +406,15 @@ def resolve_network(aws: AWS, spec: FleetSpec, check_mode: bool) -> StackNetwork
         raise
 
 
+class FleetChanged(Exception):
+    """RunInstances said the question was already asked, and the fleet has members this run never
+    saw: another run (two AWX jobs, a cron and a person) launched them a moment ago."""
+
+    def __init__(self, members: list[Member]) -> None:
+        super().__init__("the fleet changed while launching")
+        self.members = members
+
+
 def launch(aws: AWS, spec: FleetSpec, target: LaunchTarget, existing_ids: Sequence[str], missing: int, now: datetime) -> list[str]:
     """RunInstances for the whole missing count (one call per API batch); returns the new ids."""
     tags = instance_tags(spec, now)
@@ -430,10 +441,16 @@ def _launch_batch(
         try:
             response = aws.call("ec2", "run_instances", **run_instances_request(spec, target, size, tags, token))
         except AWSCallError as exc:
-            # The token was used before with other parameters (another expiry): nothing was launched.
-            if exc.code == "IdempotentParameterMismatch":
-                continue
-            raise
+            if exc.code != "IdempotentParameterMismatch":
+                raise
+            # Nothing was launched: the same question (fleet, what it had, what it misses) was asked
+            # with other parameters (another expiry), either by an earlier cycle of this fleet
+            # (0 -> N -> 0 -> N) or by a concurrent run that launched this very batch. New members
+            # tell which: then that launch is the answer, and launching again would overshoot.
+            members = list_members(aws, spec.fleet)
+            if {member.instance_id for member in members} - set(known):
+                raise FleetChanged(members) from exc
+            continue
         instances = response.get("Instances", [])
         if not is_replay(instances, size, known):
             return [instance["InstanceId"] for instance in instances]
@@ -570,7 +587,7 @@ def ensure_fleet(aws: AWS, spec: FleetSpec, check_mode: bool, runtime: Runtime |
         network = resolve_network(aws, spec, check_mode)
         target = check_launch_prerequisites(aws, spec, network)
         if not check_mode:
-            launched = launch(aws, spec, target, before_ids, plan.launch, runtime.now())
+            launched, members = _launch_converging(aws, spec, target, members, plan.launch, runtime)
             final, surplus = _settle_after_launch(aws, spec, members, launched, runtime)
             if surplus:
                 warnings.append(f"terminated {len(surplus)} surplus VMs of fleet {spec.fleet} (an interrupted earlier run launched them)")
@@ -606,6 +623,22 @@ def ensure_fleet(aws: AWS, spec: FleetSpec, check_mode: bool, runtime: Runtime |
         "warnings": warnings,
         "diff": fleet_diff(before_ids, after_ids),
     }
+
+
+def _launch_converging(
+    aws: AWS, spec: FleetSpec, target: LaunchTarget, members: list[Member], missing: int, runtime: Runtime
+) -> tuple[list[str], list[Member]]:
+    """Launches what is missing; when a concurrent run turns out to have launched it, plans again
+    from the fleet as it is now, so that two runs started together end at the count, not above."""
+    for _ in range(REPLANS):
+        try:
+            return launch(aws, spec, target, [member.instance_id for member in members], missing, runtime.now()), members
+        except FleetChanged as changed:
+            members = changed.members
+            missing = spec.count - len(members)
+            if missing <= 0:
+                return [], members
+    raise OSWorldError(f"fleet {spec.fleet} kept changing while launching (other runs at the same time?); run again")
 
 
 def _settle_after_launch(
