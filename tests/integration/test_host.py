@@ -249,3 +249,36 @@ def test_client_playbook_without_a_stack_says_to_provision_first(aws: AWSHarness
     assert run.rc != 0
     assert any("run provision.yml first" in message for message in run.failure_messages())
     assert not (checkout / ".env").exists()
+
+
+def test_host_ttl_gives_the_host_an_expiry_at_launch_that_reap_reads(aws: AWSHarness) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+    provision(aws, {"osworld_host_ttl_minutes": 90, "osworld_enable_ttl": False})
+    after = datetime.now(timezone.utc)
+
+    (host,) = host_machines(aws)
+    expires = tags_of(host)["osworld:expires-at"]
+    assert before + timedelta(minutes=90) <= datetime.fromisoformat(expires.replace("Z", "+00:00")) <= after + timedelta(minutes=90)
+    aws.proxy.clear()
+    again = provision(aws, {"osworld_host_ttl_minutes": 90, "osworld_enable_ttl": False})
+    assert again.changed == 0 and aws.proxy.mutating_actions() == []
+    assert tags_of(host_machines(aws)[0])["osworld:expires-at"] == expires, "the expiry is set at launch only"
+
+    reaped = aws.playbook("reap.yml", {"osworld_reap_include_hosts": True})
+    assert reaped.rc == 0
+    (result,) = reaped.task_results("past their expiry")
+    assert [(vm["instance_id"], vm["reason"]) for vm in result["kept"]] == [(host["InstanceId"], "not expired")]
+    assert not result.get("warnings")
+
+
+def test_a_host_without_ttl_has_no_expiry_and_reap_keeps_it_quietly(aws: AWSHarness) -> None:
+    provision(aws, {"osworld_enable_ttl": False})
+    (host,) = host_machines(aws)
+    assert "osworld:expires-at" not in tags_of(host)
+    reaped = aws.playbook("reap.yml", {"osworld_reap_include_hosts": True})
+    assert reaped.rc == 0 and reaped.changed == 0
+    (result,) = reaped.task_results("past their expiry")
+    assert [vm["instance_id"] for vm in result["kept"]] == [host["InstanceId"]]
+    assert not result.get("warnings")
