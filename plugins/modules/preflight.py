@@ -72,7 +72,7 @@ options:
   security_group_id:
     description:
       - An env security group given explicitly (C(osworld_security_group_id)). The V(network) check
-        reads it: it must exist and be in the VPC of O(subnet_id) (or O(vpc_id)).
+        reads it; it must exist and be in the VPC of O(subnet_id) (or O(vpc_id)).
     type: str
   vpc_cidr:
     description: CIDR of a dedicated VPC (C(osworld_vpc_cidr)); checked only when no network is adopted.
