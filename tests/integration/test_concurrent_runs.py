@@ -83,7 +83,7 @@ def test_the_proxy_honours_client_tokens_only_when_asked(aws: AWSHarness) -> Non
     request = {"ImageId": "ami-0d23263edb96951d8", "InstanceType": "t3.micro", "MinCount": 1, "MaxCount": 1, "ClientToken": "same"}
 
     # Default: moto's own behaviour, a second launch for the same token.
-    ids = {proxied.run_instances(**request)["Instances"][0]["InstanceId"] for _ in range(2)}
+    ids = {proxied.run_instances(**request)["Instances"][0]["InstanceId"] for attempt in range(2)}
     assert len(ids) == 2
 
     aws.proxy.honour_client_tokens = True

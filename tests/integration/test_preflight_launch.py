@@ -43,8 +43,8 @@ def test_envs_with_a_missing_subnet_and_group_fails_before_run_instances_naming_
 
 
 def test_envs_refuses_a_group_of_another_vpc_a_type_missing_from_the_zone_and_a_missing_key_in_one_report(aws: AWSHarness) -> None:
-    _, subnet_id, _ = network_in(aws, "us-east-1e")
-    _, _, foreign_group = network_in(aws, "us-east-1a", "10.50.0.0/16")
+    subnet_id = network_in(aws, "us-east-1e")[1]
+    foreign_group = network_in(aws, "us-east-1a", "10.50.0.0/16")[2]
 
     run = aws.playbook(
         "envs.yml",
@@ -61,7 +61,7 @@ def test_envs_refuses_a_group_of_another_vpc_a_type_missing_from_the_zone_and_a_
 
 
 def test_envs_says_it_uses_the_exported_subnet_and_group(aws: AWSHarness) -> None:
-    _, subnet_id, group_id = network_in(aws, "us-east-1a")
+    subnet_id, group_id = network_in(aws, "us-east-1a")[1:]
 
     run = aws.playbook("envs.yml", {"osworld_env_count": 1}, env={"AWS_SUBNET_ID": subnet_id, "AWS_SECURITY_GROUP_ID": group_id})
 
@@ -74,7 +74,7 @@ def test_envs_says_it_uses_the_exported_subnet_and_group(aws: AWSHarness) -> Non
 
 
 def test_provision_says_it_adopts_the_exported_subnet_and_a_missing_one_names_the_variable(aws: AWSHarness) -> None:
-    vpc_id, subnet_id, _ = network_in(aws, "us-east-1a")
+    vpc_id, subnet_id = network_in(aws, "us-east-1a")[:2]
 
     run = aws.playbook("provision.yml", env={"AWS_SUBNET_ID": subnet_id, "AWS_SECURITY_GROUP_ID": MISSING_GROUP})
 
@@ -95,7 +95,7 @@ def test_provision_says_it_adopts_the_exported_subnet_and_a_missing_one_names_th
 
 
 def test_provision_lists_every_host_problem_with_the_others_before_anything_is_created(aws: AWSHarness) -> None:
-    _, subnet_id, _ = network_in(aws, "us-east-1e")
+    subnet_id = network_in(aws, "us-east-1e")[1]
 
     run = aws.playbook(
         "provision.yml",
@@ -120,4 +120,3 @@ def test_provision_lists_every_host_problem_with_the_others_before_anything_is_c
     assert aws.proxy.mutating_actions() == []
     assert managed_resources(aws.client())["security_groups"] == []
     assert aws.client("iam").list_roles()["Roles"] == []
-

@@ -47,12 +47,12 @@ def test_good_host_inputs_pass_and_an_expiry_is_computed_only_with_a_ttl(tmp_pat
     ],
 )
 def test_each_bad_host_input_names_its_variable(host: HostInput, prefix: str, variable: str) -> None:
-    assert [found for found, _ in host_errors(host, prefix)] == [variable]
+    assert [found for found, message in host_errors(host, prefix)] == [variable]
 
 
 def test_every_host_problem_is_listed_at_once_and_manage_iam_false_needs_no_policy_file() -> None:
     bad = HostInput(launch=True, ami="x", instance_type="y", volume_size=1, policy_file="/nope")
-    assert [variable for variable, _ in host_errors(bad)] == [
+    assert [variable for variable, message in host_errors(bad)] == [
         "osworld_host_ami",
         "osworld_host_instance_type",
         "osworld_host_volume_size",

@@ -630,7 +630,7 @@ def _launch_converging(
 ) -> tuple[list[str], list[Member]]:
     """Launches what is missing; when a concurrent run turns out to have launched it, plans again
     from the fleet as it is now, so that two runs started together end at the count, not above."""
-    for _ in range(REPLANS):
+    for attempt in range(REPLANS):
         try:
             return launch(aws, spec, target, [member.instance_id for member in members], missing, runtime.now()), members
         except FleetChanged as changed:

@@ -68,7 +68,9 @@ def check_host_inputs(report: Report, host: HostInput, name_prefix: str, region:
             )
         if host.volume_size < MIN_VOLUME_GIB:
             report.error(
-                HOST_INPUTS, "osworld_host_volume_size", f"osworld_host_volume_size: {host.volume_size} GiB is below the {MIN_VOLUME_GIB} GiB an Ubuntu root needs"
+                HOST_INPUTS,
+                "osworld_host_volume_size",
+                f"osworld_host_volume_size: {host.volume_size} GiB is below the {MIN_VOLUME_GIB} GiB an Ubuntu root needs",
             )
     if host.ttl_minutes is not None and not 1 <= host.ttl_minutes <= MAX_TTL_MINUTES:
         report.error(
@@ -85,10 +87,14 @@ def check_host_inputs(report: Report, host: HostInput, name_prefix: str, region:
             report.error(
                 HOST_INPUTS,
                 "osworld_name_prefix",
-                f"osworld_name_prefix: '{name_prefix}' is too long for the IAM role names ({longest} has {len(longest)} characters, IAM allows {IAM_NAME_LIMIT})",
+                f"osworld_name_prefix: '{name_prefix}' is too long for the IAM role names "
+                f"({longest} has {len(longest)} characters, IAM allows {IAM_NAME_LIMIT})",
             )
     if host.manage_iam:
-        files = (("osworld_host_policy_file", host.policy_file, host.needs_host_role), ("osworld_ttl_scheduler_policy_file", host.ttl_scheduler_policy_file, host.enable_ttl))
+        files = (
+            ("osworld_host_policy_file", host.policy_file, host.needs_host_role),
+            ("osworld_ttl_scheduler_policy_file", host.ttl_scheduler_policy_file, host.enable_ttl),
+        )
         for variable, path, needed in files:
             if needed and not (path and os.path.isfile(path)):
                 report.error(HOST_INPUTS, variable, f"{variable}: no policy file at {path}")
@@ -165,4 +171,3 @@ def _check_existing_roles(aws: AWS, report: Report, host: HostInput, name_prefix
                 )
             else:
                 raise
-

@@ -579,7 +579,8 @@ def check_instance_type(
     has no t3.
     """
     if zone:
-        offered = _offerings(aws, report, "availability-zone", [{"Name": "location", "Values": [zone]}, {"Name": "instance-type", "Values": [instance_type]}], check)
+        in_zone = [{"Name": "location", "Values": [zone]}, {"Name": "instance-type", "Values": [instance_type]}]
+        offered = _offerings(aws, report, "availability-zone", in_zone, check)
         if offered is None or offered:
             return []
     found = _offerings(aws, report, "availability-zone", [{"Name": "instance-type", "Values": [instance_type]}], check)

@@ -217,7 +217,7 @@ def remove_groups(
     existing = find_stack_groups(aws, stack)
     groups = [(component, existing[component]) for component in (COMPONENT_HOST_SECURITY_GROUP, COMPONENT_ENV_SECURITY_GROUP) if component in existing]
     env_ids = {group["GroupId"] for component, group in groups if component == COMPONENT_ENV_SECURITY_GROUP}
-    holding = instances_in_groups(aws, {group["GroupId"] for _, group in groups}, {group["VpcId"] for _, group in groups})
+    holding = instances_in_groups(aws, {group["GroupId"] for unused, group in groups}, {group["VpcId"] for unused, group in groups})
     live = [instance for instance in holding if instance.get("State", {}).get("Name") != "shutting-down"]
     client_ids = sorted(instance["InstanceId"] for instance in live if is_client(instance, env_ids)) if terminate_client_vms else []
     if client_ids and not check_mode:
@@ -226,7 +226,7 @@ def remove_groups(
     blocking = [instance for instance in live if instance["InstanceId"] not in client_ids]
     # In check mode the fleet teardown before this one only planned its terminations.
     if blocking and not check_mode:
-        names = ", ".join(f"{group['GroupId']} ({group['GroupName']})" for _, group in groups)
+        names = ", ".join(f"{group['GroupId']} ({group['GroupName']})" for unused, group in groups)
         raise OSWorldError(
             f"Stack '{stack}': the security groups {names} still hold {describe(blocking, env_ids)}. Nothing was deleted; "
             f"{advice(blocking, env_ids)}, then run teardown again",
