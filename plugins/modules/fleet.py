@@ -26,7 +26,9 @@ description:
     volume at 4,000 IOPS and 1,000 MB/s, EBS optimisation and C(InstanceInitiatedShutdownBehavior=terminate)
     (a VM that shuts itself down stops costing money).
   - A run at the right count makes a single DescribeInstances call. The network lookup and the
-    launch checks (AMI, instance type offering, key pair) happen only when VMs must be launched.
+    launch checks happen only when VMs must be launched, before RunInstances and in one report that
+    names the variable to fix (the subnet and the env security group exist and share a VPC, the
+    instance type is offered in the subnet's zone, the key pair and the AMI exist).
 author: OSWorld AWS maintainers (@osworld-aws)
 extends_documentation_fragment:
   - osworld.aws.connection
@@ -105,8 +107,11 @@ options:
     default: 600
 notes:
   - Fleet names are per region; C(osworld:stack) only records which network a VM was launched into.
-  - Concurrent runs against the same fleet are not supported; the re-count after a launch corrects
-    the count, but two runs may both launch before either re-counts.
+  - Two runs for the same fleet started together send the same ClientToken. AWS answers the second
+    with the first launch (same parameters) or with C(IdempotentParameterMismatch) (another expiry
+    or other tags); on a mismatch the fleet is listed again and, when another run launched the
+    batch, the run plans again from the fleet as it is instead of launching more, so both end at
+    O(count).
 """
 
 EXAMPLES = r"""

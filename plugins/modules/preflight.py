@@ -27,7 +27,13 @@ description:
     one can be created without overwriting O(key_file), or O(key_public_file) is a public key), V(quota) (the on-demand vCPU
     quota minus what already runs, the fleet's own VMs aside, covers O(env_count) VMs, when O(env_count) > 0; skipped with
     a warning where Service Quotas does not answer)."
+  - "Host checks, for the host machine that C(provision.yml) launches: V(host_inputs) (AMI id and
+    instance type spelling, volume size, IAM name length, policy files) and V(host) (the host AMI is
+    available in the region, the host type is offered in the subnet's zone, and with
+    O(manage_iam=false) the roles an administrator made exist)."
   - Each AWS check implies the input checks it reads; on the happy path each makes one call.
+  - A subnet or security group taken from the exported E(AWS_SUBNET_ID) or E(AWS_SECURITY_GROUP_ID)
+    (the defaults of C(osworld_subnet_id) and C(osworld_security_group_id)) is named in RV(notices).
 author: OSWorld AWS maintainers (@osworld-aws)
 extends_documentation_fragment:
   - osworld.aws.connection
@@ -40,8 +46,8 @@ options:
       - Playbooks that only scale or delete VMs pass input checks only, so that they make no AWS call here.
     type: list
     elements: str
-    choices: [common, image_map, network_inputs, fleet_inputs, image, network, instance_type, key_pair, quota]
-    default: [common, image_map, network_inputs, fleet_inputs, image, network, instance_type, key_pair, quota]
+    choices: [common, image_map, network_inputs, fleet_inputs, host_inputs, image, network, instance_type, key_pair, quota, host]
+    default: [common, image_map, network_inputs, fleet_inputs, host_inputs, image, network, instance_type, key_pair, quota, host]
   image_id_map:
     description:
       - The guide's IMAGE_ID_MAP (C(osworld_image_id_map)); region to an AMI id, or to a mapping of
@@ -86,7 +92,9 @@ options:
     description: An adopted subnet (C(osworld_subnet_id)); its zone is where the instance type must be offered.
     type: str
   security_group_id:
-    description: An env security group given explicitly (C(osworld_security_group_id)); only its spelling is checked.
+    description:
+      - An env security group given explicitly (C(osworld_security_group_id)). The V(network) check
+        reads it; it must exist and be in the VPC of O(subnet_id) (or O(vpc_id)).
     type: str
   vpc_cidr:
     description: CIDR of a dedicated VPC (C(osworld_vpc_cidr)); checked only when no network is adopted.
@@ -133,11 +141,53 @@ options:
     description: Tags added to everything created (C(osworld_extra_tags)).
     type: dict
     default: {}
+  host_launch:
+    description: The host machine will be launched (C(osworld_host_launch)); the host checks of its AMI and type run only then.
+    type: bool
+    default: false
+  host_instance_type:
+    description: The host's instance type (C(osworld_host_instance_type)); must be offered in the subnet's zone.
+    type: str
+    default: t3.large
+  host_ami:
+    description: The host's AMI (C(osworld_host_ami)); must be available in the region.
+    type: str
+    default: ami-0a0e5d9c7acc336f1
+  host_volume_size:
+    description: The host's root volume in GiB (C(osworld_host_volume_size)), at least 8.
+    type: int
+    default: 50
+  host_instance_profile:
+    description: The host gets the IAM instance profile (C(osworld_host_instance_profile)).
+    type: bool
+    default: true
+  host_policy_file:
+    description: The host role's policy document (C(osworld_host_policy_file)); must exist when the collection manages IAM.
+    type: path
+  enable_ttl:
+    description: The TTL scheduler role is wanted (C(osworld_enable_ttl)).
+    type: bool
+    default: false
+  ttl_scheduler_policy_file:
+    description: The TTL scheduler role's policy document (C(osworld_ttl_scheduler_policy_file)); must exist when the collection manages IAM.
+    type: path
+  host_ttl_minutes:
+    description: The host's lifetime (C(osworld_host_ttl_minutes)), 1 or more; unset means it never expires.
+    type: int
+  manage_iam:
+    description:
+      - The collection creates the host and TTL scheduler roles (C(osworld_manage_iam)). With V(false) the
+        V(host) check reads the roles an administrator made (C(iam:GetInstanceProfile), C(iam:GetRole)); a
+        denied read is a warning, a missing role an error.
+    type: bool
+    default: true
 notes:
   - Calls on the happy path, at most one each, only for the checks requested
     C(ec2:DescribeImages), C(ec2:DescribeSubnets) (or C(ec2:DescribeVpcs)) when a network is adopted,
     C(ec2:DescribeInstanceTypeOfferings), C(ec2:DescribeKeyPairs) when O(key_name) is set,
-    C(servicequotas:GetServiceQuota), C(ec2:DescribeInstances) and C(ec2:DescribeInstanceTypes) when O(env_count) > 0.
+    C(servicequotas:GetServiceQuota), C(ec2:DescribeInstances) and C(ec2:DescribeInstanceTypes) when O(env_count) > 0,
+    C(ec2:DescribeSecurityGroups) when O(security_group_id) is set; with O(host_launch), another
+    C(ec2:DescribeImages) and C(ec2:DescribeInstanceTypeOfferings) for the host.
   - A missing permission is reported with the IAM action to grant.
 """
 
@@ -208,22 +258,42 @@ subnet_zone:
   returned: when O(availability_zone), O(vpc_id) and O(subnet_id) are all unset and the instance_type check ran
   type: str
   sample: us-east-1a
+host_root_device_name:
+  description: The host AMI's root device, for the host's volume mapping.
+  returned: when the host check ran with O(host_launch) and found the AMI
+  type: str
+  sample: /dev/sda1
+host_expires_at:
+  description: The C(osworld:expires-at) a host launched now gets (UTC ISO 8601).
+  returned: when O(host_launch) and O(host_ttl_minutes) are set
+  type: str
+notices:
+  description: What the run takes from the environment rather than from a variable (E(AWS_SUBNET_ID), E(AWS_SECURITY_GROUP_ID)).
+  returned: always
+  type: list
+  elements: str
+  sample: ["adopting subnet-0123456789abcdef0 from AWS_SUBNET_ID"]
 """
 
+import os
 from typing import Any
 
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import env_region
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import AWS, env_region
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.errors import OSWorldError
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.images import IMAGE_HOME_REGION
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.keys import DEFAULT_KEY_NAME
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.host_checks import HostInput, check_host, check_host_inputs
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.module import DEFAULT_REGION, OSWorldAWSModule
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.preflight import (
     ALL_CHECKS,
     AWS_CHECKS,
+    HOST,
+    HOST_INPUTS,
     PreflightInput,
     Report,
     check_aws,
     check_inputs,
+    environment_notices,
     expand_checks,
     failure_message,
 )
@@ -268,6 +338,16 @@ def main() -> None:
             "key_public_file": {"type": "path"},
             "image_copy": {"type": "bool", "default": False},
             "image_source_region": {"type": "str", "default": IMAGE_HOME_REGION},
+            "host_launch": {"type": "bool", "default": False},
+            "host_instance_type": {"type": "str", "default": "t3.large"},
+            "host_ami": {"type": "str", "default": "ami-0a0e5d9c7acc336f1"},
+            "host_volume_size": {"type": "int", "default": 50},
+            "host_instance_profile": {"type": "bool", "default": True},
+            "host_policy_file": {"type": "path"},
+            "enable_ttl": {"type": "bool", "default": False},
+            "ttl_scheduler_policy_file": {"type": "path"},
+            "host_ttl_minutes": {"type": "int"},
+            "manage_iam": {"type": "bool", "default": True},
         },
         supports_check_mode=True,
     )
@@ -298,20 +378,42 @@ def main() -> None:
         key_file=params["key_file"] or None,
         key_public_file=params["key_public_file"] or None,
     )
+    host = HostInput(
+        launch=params["host_launch"],
+        instance_type=params["host_instance_type"],
+        ami=params["host_ami"],
+        volume_size=params["host_volume_size"],
+        instance_profile=params["host_instance_profile"],
+        policy_file=params["host_policy_file"],
+        enable_ttl=params["enable_ttl"],
+        ttl_scheduler_policy_file=params["ttl_scheduler_policy_file"],
+        ttl_minutes=params["host_ttl_minutes"],
+        manage_iam=params["manage_iam"],
+    )
     # Inputs are checked before any AWS session exists, so that a bad region is reported by its
     # playbook name and nothing is called with it.
     checks = expand_checks(params["checks"])
     report = check_inputs(inputs, checks, known_regions())
+    if HOST_INPUTS in checks:
+        check_host_inputs(report, host, inputs.name_prefix, inputs.region)
+    report.notices = environment_notices(inputs, os.environ)
     if report.errors or not any(check in AWS_CHECKS for check in checks):
         finish_and_exit(module, report, checks)
-    module.run(lambda aws: finish(module, check_aws(aws, inputs, checks, report), checks))
+
+    def run_aws(aws: AWS) -> dict[str, Any]:
+        check_aws(aws, inputs, checks, report)
+        if HOST in checks:
+            check_host(aws, report, host, inputs.name_prefix, report.offered_zones)
+        return finish(module, report, checks)
+
+    module.run(run_aws)
 
 
 def finish(module: OSWorldAWSModule, report: Report, checks: list[str]) -> dict[str, Any]:
     for warning in report.warnings:
         module.warn(warning.message)
     if report.errors:
-        raise OSWorldError(failure_message(report.errors), findings=[finding.as_dict() for finding in report.findings])
+        raise OSWorldError(message(report), findings=[finding.as_dict() for finding in report.findings], notices=report.notices)
     return result(report, checks)
 
 
@@ -320,8 +422,14 @@ def finish_and_exit(module: OSWorldAWSModule, report: Report, checks: list[str])
         module.warn(warning.message)
     findings = [finding.as_dict() for finding in report.findings]
     if report.errors:
-        module.module.fail_json(msg=failure_message(report.errors), findings=findings, checks=checks)
+        module.module.fail_json(msg=message(report), findings=findings, checks=checks, notices=report.notices)
     module.module.exit_json(**result(report, checks))
+
+
+def message(report: Report) -> str:
+    """The failure, and where an exported variable supplied an input (the user may not expect it)."""
+    told = f" ({'; '.join(report.notices)})" if report.notices else ""
+    return failure_message(report.errors) + told
 
 
 def result(report: Report, checks: list[str]) -> dict[str, Any]:
@@ -330,6 +438,7 @@ def result(report: Report, checks: list[str]) -> dict[str, Any]:
         "checks": checks,
         "findings": [finding.as_dict() for finding in report.findings],
         "skipped_checks": report.skipped,
+        "notices": report.notices,
         **report.facts,
     }
 

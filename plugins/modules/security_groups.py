@@ -17,6 +17,10 @@ description:
     C(osworld:component); with O(state=absent) only groups carrying those tags are deleted.
   - Ports 80, 5000, 8006, 8080, 8081 and 9222 are opened to O(internal_cidr) only, which must be a
     private range; port 5000 runs commands without authentication.
+  - With O(state=absent), the instances still in the groups are named before anything is deleted
+    (instance id and who launched it, a fleet, the host, the OSWorld client, or someone else) and the
+    module fails without deleting; with O(terminate_client_vms=true) the OSWorld client's own untagged
+    VMs in the env group are terminated first.
 author: OSWorld AWS maintainers (@osworld-aws)
 extends_documentation_fragment:
   - osworld.aws.connection
@@ -60,6 +64,16 @@ options:
     description: Tags added to both groups; keys starting with C(osworld:) are reserved and ignored.
     type: dict
     default: {}
+  terminate_client_vms:
+    description:
+      - With O(state=absent), first terminate the VMs the OSWorld client launched itself (untagged, in
+        nothing but the env group) and wait until they are gone. Other VMs are never terminated.
+    type: bool
+    default: false
+  wait_timeout:
+    description: Longest wait, in seconds, for those VMs to be terminated.
+    type: int
+    default: 600
 """
 
 EXAMPLES = r"""
@@ -70,10 +84,11 @@ EXAMPLES = r"""
     internal_cidr: 10.20.0.0/16
     admin_cidrs: [203.0.113.0/24]
 
-- name: Delete the stack's groups (only those the collection created)
+- name: Delete the stack's groups (only those the collection created), terminating the OSWorld client's VMs in them first
   osworld.aws.security_groups:
     stack: osworld
     state: absent
+    terminate_client_vms: true
 """
 
 RETURN = r"""
@@ -104,6 +119,11 @@ removed:
   returned: state=absent
   type: list
   elements: dict
+client_vms_terminated:
+  description: The OSWorld client's VMs terminated first (or that would be, in check mode).
+  returned: state=absent
+  type: list
+  elements: str
 """
 
 from typing import Any
@@ -161,6 +181,8 @@ def main() -> None:
             "monitor_port": {"type": "int", "default": 8080},
             "host_group": {"type": "bool", "default": True},
             "extra_tags": {"type": "dict", "default": {}},
+            "terminate_client_vms": {"type": "bool", "default": False},
+            "wait_timeout": {"type": "int", "default": 600},
         },
         supports_check_mode=True,
     )
@@ -168,7 +190,9 @@ def main() -> None:
 
     def run(aws: AWS) -> dict[str, Any]:
         if params["state"] == "absent":
-            return remove_groups(aws, params["stack"], module.check_mode)
+            return remove_groups(
+                aws, params["stack"], module.check_mode, terminate_client_vms=params["terminate_client_vms"], wait_timeout=params["wait_timeout"]
+            )
         specs = desired_groups(params)
         result = ensure_groups(aws, params["vpc_id"], params["stack"], specs, module.check_mode)
         groups = result["groups"]

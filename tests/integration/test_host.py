@@ -61,6 +61,7 @@ def test_host_machine_instance_profile_and_ttl_role(aws: AWSHarness) -> None:
     assert tags_of(host) == {
         "osworld:managed-by": "osworld.aws",
         "osworld:role": "host",
+        "osworld:component": "host",
         "osworld:stack": "osworld",
         "Name": "osworld-host",
     }
@@ -92,6 +93,9 @@ def test_host_machine_instance_profile_and_ttl_role(aws: AWSHarness) -> None:
         role_tags = tags_of(iam.get_role(RoleName=role)["Role"])
         assert role_tags["osworld:managed-by"] == "osworld.aws"
         assert role_tags["osworld:stack"] == "osworld"
+        # README "What gets created": the host's IAM pieces carry osworld:role=host too.
+        assert role_tags["osworld:role"] == "host"
+    assert tags_of(iam.get_instance_profile(InstanceProfileName=HOST_ROLE)["InstanceProfile"])["osworld:role"] == "host"
 
     env = dotenv_values(aws.workdir / "osworld.env")
     assert env["ENABLE_TTL"] == "true"
@@ -244,3 +248,36 @@ def test_client_playbook_without_a_stack_says_to_provision_first(aws: AWSHarness
     assert run.rc != 0
     assert any("run provision.yml first" in message for message in run.failure_messages())
     assert not (checkout / ".env").exists()
+
+
+def test_host_ttl_gives_the_host_an_expiry_at_launch_that_reap_reads(aws: AWSHarness) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+    provision(aws, {"osworld_host_ttl_minutes": 90, "osworld_enable_ttl": False})
+    after = datetime.now(timezone.utc)
+
+    (host,) = host_machines(aws)
+    expires = tags_of(host)["osworld:expires-at"]
+    assert before + timedelta(minutes=90) <= datetime.fromisoformat(expires.replace("Z", "+00:00")) <= after + timedelta(minutes=90)
+    aws.proxy.clear()
+    again = provision(aws, {"osworld_host_ttl_minutes": 90, "osworld_enable_ttl": False})
+    assert again.changed == 0 and aws.proxy.mutating_actions() == []
+    assert tags_of(host_machines(aws)[0])["osworld:expires-at"] == expires, "the expiry is set at launch only"
+
+    reaped = aws.playbook("reap.yml", {"osworld_reap_include_hosts": True})
+    assert reaped.rc == 0
+    (result,) = reaped.task_results("past their expiry")
+    assert [(vm["instance_id"], vm["reason"]) for vm in result["kept"]] == [(host["InstanceId"], "not expired")]
+    assert not result.get("warnings")
+
+
+def test_a_host_without_ttl_has_no_expiry_and_reap_keeps_it_quietly(aws: AWSHarness) -> None:
+    provision(aws, {"osworld_enable_ttl": False})
+    (host,) = host_machines(aws)
+    assert "osworld:expires-at" not in tags_of(host)
+    reaped = aws.playbook("reap.yml", {"osworld_reap_include_hosts": True})
+    assert reaped.rc == 0 and reaped.changed == 0
+    (result,) = reaped.task_results("past their expiry")
+    assert [vm["instance_id"] for vm in result["kept"]] == [host["InstanceId"]]
+    assert not result.get("warnings")

@@ -3,6 +3,10 @@
 Tests point AWS_ENDPOINT_URL at it to count API calls (idempotency: no mutating call on a
 re-run), to stop a run right after a given call (kill tests), and to answer a seeded share
 of requests with throttling, 5xx or a connection reset before moto sees them.
+
+Opt-in (`honour_client_tokens = True`): RunInstances' ClientToken as AWS documents it and moto
+does not: the same token with the same parameters gets the first launch's answer and launches
+nothing; the same token with other parameters gets IdempotentParameterMismatch.
 """
 from __future__ import annotations
 
@@ -102,6 +106,12 @@ class AWSProxy:
         # moto's Service Quotas knows no EC2 quota: GetServiceQuota for a code set here is
         # answered by the proxy itself (QuotaCode -> value), as AWS would answer it.
         self.service_quotas: dict[str, float] = {}
+        # Off by default: the existing tests rely on moto's own (non-idempotent) behaviour.
+        self.honour_client_tokens = False
+        # Called in the request's own thread before it is forwarded (a test may block it there).
+        self.before_forward: Callable[[Call], None] | None = None
+        self._tokens: dict[str, tuple[str, int, bytes, str]] = {}
+        self._token_lock = threading.Lock()
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
@@ -160,6 +170,21 @@ class AWSProxy:
         }
         return json.dumps({"Quota": quota}).encode()
 
+    def _token_answer(self, action: str, body: bytes, forward: Callable[[], tuple[int, bytes, str]]) -> tuple[int, bytes, str, str | None]:
+        """RunInstances with a ClientToken, serialised: (status, payload, content type, how it was answered)."""
+        token, fingerprint = token_and_parameters(body)
+        with self._token_lock:
+            first = self._tokens.get(token)
+            if first is None:
+                status, payload, content_type = forward()
+                if status == 200:
+                    self._tokens[token] = (fingerprint, status, payload, content_type)
+                return status, payload, content_type, None
+        if first[0] != fingerprint:
+            message = f"The client token {token} was used before with other parameters (proxy)"
+            return 400, error_xml("IdempotentParameterMismatch", message), "text/xml", "token-mismatch"
+        return first[1], first[2], first[3], "token-replay"
+
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         proxy = self
 
@@ -192,15 +217,17 @@ class AWSProxy:
                     proxy._record(Call(service, region, action, status, fault))
                     self._answer(status, payload, content_type)
                     return
-                upstream = http.client.HTTPConnection(*proxy.upstream, timeout=120)
-                try:
-                    upstream.request(self.command, self.path, body=body, headers=dict(self.headers.items()))
-                    response = upstream.getresponse()
-                    payload = response.read()
-                    content_type = response.getheader("Content-Type", "text/xml")
-                    status = response.status
-                finally:
-                    upstream.close()
+                if proxy.before_forward:
+                    proxy.before_forward(Call(service, region, action, 0))
+                if proxy.honour_client_tokens and action == "RunInstances" and token_and_parameters(body)[0]:
+                    status, payload, content_type, answered = proxy._token_answer(action, body, lambda: self._forward(body))
+                    if answered:
+                        # Nothing reached moto: recorded as answered by the proxy, so not a mutating call.
+                        proxy._record(Call(service, region, action, status, answered))
+                        self._answer(status, payload, content_type)
+                        return
+                else:
+                    status, payload, content_type = self._forward(body)
                 call = Call(service, region, action, status)
                 if proxy.before_answer and proxy.before_answer(call):
                     proxy._record(call)
@@ -213,6 +240,15 @@ class AWSProxy:
                     return
                 self._answer(status, payload, content_type)
                 proxy._record(call)
+
+            def _forward(self, body: bytes) -> tuple[int, bytes, str]:
+                upstream = http.client.HTTPConnection(*proxy.upstream, timeout=120)
+                try:
+                    upstream.request(self.command, self.path, body=body, headers=dict(self.headers.items()))
+                    response = upstream.getresponse()
+                    return response.status, response.read(), response.getheader("Content-Type", "text/xml")
+                finally:
+                    upstream.close()
 
             def _drop(self) -> None:
                 self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -229,6 +265,13 @@ class AWSProxy:
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _relay
 
         return Handler
+
+
+def token_and_parameters(body: bytes) -> tuple[str, str]:
+    """A query-protocol request's ClientToken, and every other parameter in a canonical form."""
+    form = urllib.parse.parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+    token = (form.pop("ClientToken", None) or [""])[0]
+    return token, json.dumps(sorted(form.items()))
 
 
 def fault_response(fault: str, service: str) -> tuple[int, bytes, str]:

@@ -45,9 +45,9 @@ def test_troubleshooting_quotes_the_messages_preflight_prints_for_another_region
     assert blocks == [unmapped, copy_hint]
 
 
-def test_troubleshooting_quotes_the_host_ami_message_of_the_host_role() -> None:
-    validate = read("roles/host/tasks/validate.yml")
-    assert "osworld_host_ami: {{ osworld_host_ami }} is not available in {{ osworld_region }}" in validate
+def test_troubleshooting_quotes_the_host_ami_message_of_the_host_checks() -> None:
+    checks = read("plugins/module_utils/_osworld/host_checks.py")
+    assert 'f"osworld_host_ami: {ami} is not available in {aws.region}; ' in checks
     assert "`osworld_host_ami: ... is not available in <region>`" in unwrap(read("docs/troubleshooting.md"))
 
 
@@ -134,7 +134,11 @@ def test_readme_tags_table_names_the_host_and_iam_tags_the_host_role_sets() -> N
     tasks = read("roles/host/tasks/main.yml")
     created = section(read("README.md"), "## What gets created")
     iam_row = next(line for line in created.splitlines() if line.startswith("| the host's IAM role"))
-    for component in re.findall(r"'osworld:component': '([a-z-]+)'", tasks):
-        assert f"`{component}`" in iam_row
     host_row = next(line for line in created.splitlines() if line.startswith("| host machine"))
-    assert "`osworld:role=host`" in host_row and "'osworld:role': 'host'" in tasks
+    components = re.findall(r"'osworld:component': '([a-z-]+)'", tasks)
+    assert "host" in components and "`osworld:component=host`" in host_row
+    for component in components:
+        if component != "host":
+            assert f"`{component}`" in iam_row
+    assert "`osworld:role=host`" in host_row and "`osworld:role=host`" in iam_row
+    assert '"osworld:role": host' in read("roles/host/vars/main.yml") and "osworld_host_tags" in tasks

@@ -24,6 +24,7 @@ from ansible_collections.osworld.aws.plugins.module_utils._osworld.fleet import 
     instance_tags,
     instance_view,
     is_replay,
+    FleetChanged,
     launch,
     plan_scale,
     run_instances_request,
@@ -61,6 +62,11 @@ class ScriptedAWS:
     def call(self, service: str, operation: str, *, wait_for_consistency: bool = False, **kwargs: Any) -> Any:
         self.calls.append((operation, kwargs))
         return self.answer(operation, kwargs)
+
+    def paginate(self, service: str, operation: str, result_key: str, **kwargs: Any) -> list[Any]:
+        """Listings (the fleet's members) come from the same script, as the items themselves."""
+        self.calls.append((operation, kwargs))
+        return list(self.answer(operation, kwargs))
 
     def operations(self) -> list[str]:
         return [call[0] for call in self.calls]
@@ -179,6 +185,8 @@ def test_a_reused_token_is_salted_until_a_fresh_launch_answers() -> None:
     )
 
     def answer(operation: str, kwargs: dict[str, Any]) -> Any:
+        if operation == "describe_instances":
+            return []  # the fleet is as this run found it: the mismatch was an earlier cycle's token
         reply = next(answers)
         if isinstance(reply, Exception):
             raise reply
@@ -186,10 +194,25 @@ def test_a_reused_token_is_salted_until_a_fresh_launch_answers() -> None:
 
     aws = ScriptedAWS(answer)
     assert launch(aws, spec, TARGET, [], 2, NOW) == ["i-new1", "i-new2"]
-    tokens = [call[1]["ClientToken"] for call in aws.calls]
-    assert aws.operations() == ["run_instances"] * 3
+    tokens = [call[1]["ClientToken"] for call in aws.calls if call[0] == "run_instances"]
+    assert aws.operations() == ["run_instances", "run_instances", "describe_instances", "run_instances"]
     assert tokens == [client_token("f", "us-east-1", [], 2, 0, salt) for salt in range(3)]
-    assert all(call[1]["MinCount"] == call[1]["MaxCount"] == 2 for call in aws.calls)
+    assert all(call[1]["MinCount"] == call[1]["MaxCount"] == 2 for call in aws.calls if call[0] == "run_instances")
+
+
+def test_a_mismatch_with_members_this_run_never_saw_launches_nothing_more() -> None:
+    """Another run launched this very batch a moment ago (same question, another expiry)."""
+
+    def answer(operation: str, kwargs: dict[str, Any]) -> Any:
+        if operation == "describe_instances":
+            return fake_instances(["i-other1", "i-other2"], "pending")
+        raise AWSCallError("RunInstances", "IdempotentParameterMismatch", "different parameters")
+
+    aws = ScriptedAWS(answer)
+    with pytest.raises(FleetChanged) as changed:
+        launch(aws, FleetSpec(fleet="f", count=2), TARGET, [], 2, NOW)
+    assert [member.instance_id for member in changed.value.members] == ["i-other1", "i-other2"]
+    assert aws.operations() == ["run_instances", "describe_instances"]
 
 
 def test_after_the_deterministic_salts_a_random_token_is_used() -> None:

@@ -6,9 +6,10 @@ and `osworld:fleet=<name>` that is not on its way out (pending, running, stoppin
 The tags are set by RunInstances itself, so an interrupted run leaves nothing a re-run cannot
 count. Costs, whatever the size of the fleet (up to the API batch limits below):
 - a run at the right count: 1 DescribeInstances, nothing else;
-- a scale-up: that call, the network and launch checks (DescribeSecurityGroups, DescribeImages,
-  DescribeInstanceTypeOfferings, DescribeKeyPairs with a key), 1 RunInstances, 1 DescribeInstances
-  per poll until running, 1 DescribeInstances to re-count;
+- a scale-up: that call, the network and launch checks (DescribeSecurityGroups for the stack's
+  group, DescribeSubnets and DescribeSecurityGroups, DescribeInstanceTypeOfferings in the subnet's
+  zone, DescribeKeyPairs with a key, DescribeImages), 1 RunInstances, 1 DescribeInstances per poll
+  until running, 1 DescribeInstances to re-count;
 - a scale-down or teardown: 1 DescribeInstances, 1 TerminateInstances, 1 DescribeInstances per
   poll until terminated.
 """
@@ -30,6 +31,7 @@ from .aws import AWS
 from .errors import AWSCallError, OSWorldError
 from .images import launch_image
 from .instances import API_BATCH, LIVE_STATES, PAGE_SIZE, POLL_INTERVAL, Clock, Sleep, terminate, wait_for_state
+from .preflight import IMAGE, PreflightInput, Report, check_instance_type, check_key_pair, check_network, failure_message
 from .stack import PLANNED_ID, StackNetwork, find_stack_network
 from .tags import (
     EXPIRES_AT_KEY,
@@ -58,6 +60,8 @@ IDLE_STATES = ("stopping", "stopped")
 # request so that a crashed retry still replays its own launch; past these, a random one.
 DETERMINISTIC_SALTS = 4
 TOKEN_VERSION = 1
+# Re-plans after finding that a concurrent run launched what this one was about to.
+REPLANS = 3
 
 # The OSWorld client's root volume: 30 GB gp3 at 4,000 IOPS and 1,000 MB/s (gp3's maximum for 4,000 IOPS).
 ROOT_VOLUME = {"VolumeSize": 30, "VolumeType": "gp3", "Iops": 4000, "Throughput": 1000, "DeleteOnTermination": True}
@@ -305,34 +309,50 @@ def list_members(aws: AWS, fleet: str) -> list[Member]:
 
 
 def check_launch_prerequisites(aws: AWS, spec: FleetSpec, network: StackNetwork) -> LaunchTarget:
-    """The checks a launch needs and a no-op run does not pay for: AMI, instance type, key pair.
-
-    Kept apart so that a static preflight can run the same checks without launching.
+    """Preflight's read-only checks that a launch needs and a no-op run does not pay for, all in one
+    report before RunInstances: the subnet and the env group exist and share a VPC, the instance type
+    is offered in the subnet's zone, the key pair exists, the AMI is available.
     """
-    image = launch_image(aws, spec.image_id_map, spec.screen_size)
-    offerings = aws.call(
-        "ec2",
-        "describe_instance_type_offerings",
-        LocationType="region",
-        Filters=filters(instance_type=spec.instance_type),
-    )["InstanceTypeOfferings"]
-    if not offerings:
-        raise OSWorldError(f"instance_type: {spec.instance_type} is not offered in {aws.region}")
+    report = Report()
+    zone = None
+    if PLANNED_ID not in (network.subnet_id, network.env_security_group_id):
+        zone = check_network(aws, PreflightInput(region=aws.region, subnet_id=network.subnet_id, security_group_id=network.env_security_group_id), report)
+    check_instance_type(aws, spec.instance_type, zone, report)
     if spec.key_name:
-        try:
-            aws.call("ec2", "describe_key_pairs", KeyNames=[spec.key_name])
-        except AWSCallError as exc:
-            if exc.code != "InvalidKeyPair.NotFound":
-                raise
-            raise OSWorldError(f"key_name: key pair '{spec.key_name}' does not exist in {aws.region}") from exc
-    return LaunchTarget(image.image_id, image.root_device_name, network)
+        check_key_pair(aws, spec.key_name, report)
+    image_id, root_device_name = "", "/dev/sda1"
+    try:
+        image = launch_image(aws, spec.image_id_map, spec.screen_size)
+        image_id, root_device_name = image.image_id, image.root_device_name
+    except OSWorldError as exc:
+        report.error(IMAGE, "osworld_image_id_map", exc.message)
+    if report.errors:
+        raise OSWorldError(failure_message(report.errors), findings=[finding.as_dict() for finding in report.findings])
+    return LaunchTarget(image_id, root_device_name, network)
 
 
 def resolve_network(aws: AWS, spec: FleetSpec, check_mode: bool) -> StackNetwork:
     if check_mode and PLANNED_ID in (spec.subnet_id, spec.security_group_id):
         # provision.yml in check mode: the network is only planned by the tasks before this one.
         return StackNetwork(PLANNED_ID, spec.subnet_id or PLANNED_ID, spec.security_group_id or PLANNED_ID)
-    return find_stack_network(aws, spec.stack, spec.subnet_id, spec.security_group_id)
+    if spec.subnet_id and spec.security_group_id:
+        # Both given (AWS_SUBNET_ID and AWS_SECURITY_GROUP_ID): the launch checks read them.
+        return StackNetwork("", spec.subnet_id, spec.security_group_id)
+    try:
+        return find_stack_network(aws, spec.stack, spec.subnet_id, spec.security_group_id)
+    except AWSCallError as exc:
+        if spec.security_group_id and exc.code.endswith(".NotFound"):
+            raise OSWorldError(f"osworld_security_group_id: {spec.security_group_id} does not exist in {aws.region}") from exc
+        raise
+
+
+class FleetChanged(Exception):
+    """RunInstances said the question was already asked, and the fleet has members this run never
+    saw: another run (two AWX jobs, a cron and a person) launched them a moment ago."""
+
+    def __init__(self, members: list[Member]) -> None:
+        super().__init__("the fleet changed while launching")
+        self.members = members
 
 
 def launch(aws: AWS, spec: FleetSpec, target: LaunchTarget, existing_ids: Sequence[str], missing: int, now: datetime) -> list[str]:
@@ -361,10 +381,16 @@ def _launch_batch(
         try:
             response = aws.call("ec2", "run_instances", **run_instances_request(spec, target, size, tags, token))
         except AWSCallError as exc:
-            # The token was used before with other parameters (another expiry): nothing was launched.
-            if exc.code == "IdempotentParameterMismatch":
-                continue
-            raise
+            if exc.code != "IdempotentParameterMismatch":
+                raise
+            # Nothing was launched: the same question (fleet, what it had, what it misses) was asked
+            # with other parameters (another expiry), either by an earlier cycle of this fleet
+            # (0 -> N -> 0 -> N) or by a concurrent run that launched this very batch. New members
+            # tell which: then that launch is the answer, and launching again would overshoot.
+            members = list_members(aws, spec.fleet)
+            if {member.instance_id for member in members} - set(known):
+                raise FleetChanged(members) from exc
+            continue
         instances = response.get("Instances", [])
         if not is_replay(instances, size, known):
             return [instance["InstanceId"] for instance in instances]
@@ -438,7 +464,7 @@ def ensure_fleet(aws: AWS, spec: FleetSpec, check_mode: bool, runtime: Runtime |
         network = resolve_network(aws, spec, check_mode)
         target = check_launch_prerequisites(aws, spec, network)
         if not check_mode:
-            launched = launch(aws, spec, target, before_ids, plan.launch, runtime.now())
+            launched, members = _launch_converging(aws, spec, target, members, plan.launch, runtime)
             final, surplus = _settle_after_launch(aws, spec, members, launched, runtime)
             if surplus:
                 warnings.append(f"terminated {len(surplus)} surplus VMs of fleet {spec.fleet} (an interrupted earlier run launched them)")
@@ -474,6 +500,22 @@ def ensure_fleet(aws: AWS, spec: FleetSpec, check_mode: bool, runtime: Runtime |
         "warnings": warnings,
         "diff": fleet_diff(before_ids, after_ids),
     }
+
+
+def _launch_converging(
+    aws: AWS, spec: FleetSpec, target: LaunchTarget, members: list[Member], missing: int, runtime: Runtime
+) -> tuple[list[str], list[Member]]:
+    """Launches what is missing; when a concurrent run turns out to have launched it, plans again
+    from the fleet as it is now, so that two runs started together end at the count, not above."""
+    for attempt in range(REPLANS):
+        try:
+            return launch(aws, spec, target, [member.instance_id for member in members], missing, runtime.now()), members
+        except FleetChanged as changed:
+            members = changed.members
+            missing = spec.count - len(members)
+            if missing <= 0:
+                return [], members
+    raise OSWorldError(f"fleet {spec.fleet} kept changing while launching (other runs at the same time?); run again")
 
 
 def _settle_after_launch(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .aws import AWS
+from .blockers import interfaces_in
 from .errors import AWSCallError, OSWorldError
 from .stack import COMPONENT_INTERNET_GATEWAY, COMPONENT_ROUTE_TABLE, COMPONENT_SUBNET, COMPONENT_VPC, PLANNED_ID
 from .tags import COMPONENT_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, STACK_KEY, filters, stack_tags, tag_dict, tag_filters, tag_specifications
@@ -124,7 +125,7 @@ def remove_network(aws: AWS, stack: str, check_mode: bool, sleep: Callable[[floa
         if not check_mode:
             for attachment in gateway.get("Attachments", []):
                 vpc_id = attachment["VpcId"]
-                _when_released(sleep, lambda: aws.call("ec2", "detach_internet_gateway", InternetGatewayId=gateway_id, VpcId=vpc_id))
+                _when_released(sleep, lambda: aws.call("ec2", "detach_internet_gateway", InternetGatewayId=gateway_id, VpcId=vpc_id), aws, vpc_id)
             aws.call("ec2", "delete_internet_gateway", InternetGatewayId=gateway_id)
         removed.append(gateway_id)
     for vpc in vpcs:
@@ -138,10 +139,10 @@ def remove_network(aws: AWS, stack: str, check_mode: bool, sleep: Callable[[floa
             removed.append(table["RouteTableId"])
         for subnet in aws.paginate("ec2", "describe_subnets", "Subnets[]", Filters=filters(vpc_id=vpc_id) + _stack_filter(stack)):
             if not check_mode:
-                _when_released(sleep, lambda: aws.call("ec2", "delete_subnet", SubnetId=subnet["SubnetId"]))
+                _when_released(sleep, lambda: aws.call("ec2", "delete_subnet", SubnetId=subnet["SubnetId"]), aws, vpc_id)
             removed.append(subnet["SubnetId"])
         if not check_mode:
-            _when_released(sleep, lambda: aws.call("ec2", "delete_vpc", VpcId=vpc_id))
+            _when_released(sleep, lambda: aws.call("ec2", "delete_vpc", VpcId=vpc_id), aws, vpc_id)
         removed.append(vpc_id)
     return {"changed": bool(removed), "removed": removed, "diff": {"before": {"resources": sorted(removed)}, "after": {"resources": []}}}
 
@@ -288,14 +289,22 @@ def _one(aws: AWS, operation: str, key: str, variable: str, resource_id: str, **
     return dict(found[0])
 
 
-def _when_released(sleep: Callable[[float], None], action: Callable[[], Any]) -> None:
+def _when_released(sleep: Callable[[float], None], action: Callable[[], Any], aws: AWS | None = None, vpc_id: str | None = None) -> None:
     for delay in (*DEPENDENCY_DELAYS, None):
         try:
             action()
             return
         except AWSCallError as exc:
-            if exc.code != "DependencyViolation" or delay is None:
+            if exc.code != "DependencyViolation":
                 raise
+            if delay is None:
+                # Never a bare timeout: say what still sits in the VPC.
+                left = interfaces_in(aws, vpc_id=vpc_id) if aws and vpc_id else ""
+                raise OSWorldError(
+                    f"{exc.operation}: still in use after {int(sum(DEPENDENCY_DELAYS))} s of retries "
+                    f"({f'network interfaces left in {vpc_id}: {left}' if left else exc.aws_message}); "
+                    "terminate what uses them (teardown.yml -e osworld_fleet=all, osworld_teardown_client_vms=true), then run teardown again"
+                ) from exc
             sleep(delay)
 
 

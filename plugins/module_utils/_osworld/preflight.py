@@ -44,10 +44,20 @@ NETWORK = "network"
 INSTANCE_TYPE = "instance_type"
 KEY_PAIR = "key_pair"
 QUOTA = "quota"
-INPUT_CHECKS = (COMMON, IMAGE_MAP, NETWORK_INPUTS, FLEET_INPUTS)
-AWS_CHECKS = (IMAGE, NETWORK, INSTANCE_TYPE, KEY_PAIR, QUOTA)
+# The host machine's checks live in host_checks.py; their names are here with the others'.
+HOST_INPUTS = "host_inputs"
+HOST = "host"
+INPUT_CHECKS = (COMMON, IMAGE_MAP, NETWORK_INPUTS, FLEET_INPUTS, HOST_INPUTS)
+AWS_CHECKS = (IMAGE, NETWORK, INSTANCE_TYPE, KEY_PAIR, QUOTA, HOST)
 ALL_CHECKS = INPUT_CHECKS + AWS_CHECKS
-IMPLIED_INPUTS = {IMAGE: IMAGE_MAP, NETWORK: NETWORK_INPUTS, INSTANCE_TYPE: FLEET_INPUTS, KEY_PAIR: FLEET_INPUTS, QUOTA: FLEET_INPUTS}
+IMPLIED_INPUTS = {
+    IMAGE: IMAGE_MAP,
+    NETWORK: NETWORK_INPUTS,
+    INSTANCE_TYPE: FLEET_INPUTS,
+    KEY_PAIR: FLEET_INPUTS,
+    QUOTA: FLEET_INPUTS,
+    HOST: HOST_INPUTS,
+}
 
 # A guard against typos (5000 for 50), not an AWS limit: the vCPU quota check covers the real one.
 MAX_ENV_COUNT = 1000
@@ -108,6 +118,10 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
     skipped: list[dict[str, str]] = field(default_factory=list)
+    # Zones offering the env type, when preflight picks the zone of a subnet still to be created.
+    offered_zones: list[str] = field(default_factory=list)
+    # What the run takes from the environment rather than from a variable, said out loud.
+    notices: list[str] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Finding]:
@@ -152,6 +166,23 @@ def failure_message(errors: Sequence[Finding]) -> str:
         return f"Preflight: {errors[0].message}"
     listed = "; ".join(f"({number}) {finding.message}" for number, finding in enumerate(errors, 1))
     return f"Preflight found {len(errors)} problems, nothing was created: {listed}"
+
+
+# Variables whose playbook default is read from the shell: OSWorld's guide tells users to export them.
+ENVIRONMENT_DEFAULTS = (
+    ("subnet_id", "AWS_SUBNET_ID", "adopting {value} from AWS_SUBNET_ID"),
+    ("security_group_id", "AWS_SECURITY_GROUP_ID", "using security group {value} from AWS_SECURITY_GROUP_ID"),
+)
+
+
+def environment_notices(inputs: PreflightInput, environ: Mapping[str, str]) -> list[str]:
+    """What the run takes from exported variables rather than from the playbook, so it is never silent."""
+    notices = []
+    for attribute, name, text in ENVIRONMENT_DEFAULTS:
+        value = getattr(inputs, attribute)
+        if value and environ.get(name) == value:
+            notices.append(text.format(value=value))
+    return notices
 
 
 # ---------------------------------------------------------------------------------------------
@@ -314,13 +345,14 @@ def check_aws(aws: AWS, inputs: PreflightInput, checks: Sequence[str], report: R
         check_image(aws, inputs, str(report.facts["image_id"]), report)
     elif IMAGE in checks and report.facts.get("image_copy_source"):
         check_image_copy(aws, inputs, report)
-    if NETWORK in checks and inputs.adopts_network:
+    if NETWORK in checks and (inputs.adopts_network or inputs.security_group_id):
         zone = check_network(aws, inputs, report) or zone
     if zone:
         report.facts["availability_zone"] = zone
     if INSTANCE_TYPE in checks:
         offered_zones = check_instance_type(aws, inputs.instance_type, zone, report)
         if offered_zones and not zone and not inputs.adopts_network:
+            report.offered_zones = offered_zones
             report.facts["subnet_zone"] = choose_subnet_zone(offered_zones)
     if KEY_PAIR in checks and inputs.key_name:
         check_key_pair(aws, inputs.key_name, report, inputs)
@@ -385,28 +417,44 @@ def _denied_as_finding(report: Report, check: str, lookup: Callable[[], Any]) ->
 
 
 def check_network(aws: AWS, inputs: PreflightInput, report: Report) -> str | None:
-    """The adopted subnet (and VPC) exist and belong together; returns the subnet's zone."""
+    """The adopted subnet (or VPC) and the given security group exist and share a VPC; returns the subnet's zone."""
+    zone, vpc_id = None, inputs.vpc_id
     if inputs.subnet_id:
         subnets = _describe_or_missing(aws, report, "describe_subnets", "Subnets", "osworld_subnet_id", inputs.subnet_id, SubnetIds=[inputs.subnet_id])
-        if not subnets:
-            return None
-        subnet = subnets[0]
-        if inputs.vpc_id and subnet.get("VpcId") != inputs.vpc_id:
-            report.error(
-                NETWORK,
-                "osworld_subnet_id",
-                f"osworld_subnet_id: {inputs.subnet_id} is in {subnet.get('VpcId')}, not in osworld_vpc_id {inputs.vpc_id}",
-            )
-        report.facts["vpc_id"] = subnet.get("VpcId")
-        report.facts["subnet_cidr"] = subnet.get("CidrBlock")
-        if inputs.internal_cidr and subnet.get("CidrBlock"):
-            internal, cidr = ipaddress.ip_network(inputs.internal_cidr), ipaddress.ip_network(subnet["CidrBlock"])
-            if not cidr.subnet_of(internal):  # type: ignore[arg-type]
-                report.warn(NETWORK, "osworld_internal_cidr", internal_reach_warning(str(internal), str(cidr)))
-        return str(subnet["AvailabilityZone"]) if subnet.get("AvailabilityZone") else None
-    vpc_id = str(inputs.vpc_id)
-    _describe_or_missing(aws, report, "describe_vpcs", "Vpcs", "osworld_vpc_id", vpc_id, VpcIds=[vpc_id])
-    return None
+        if subnets:
+            subnet = subnets[0]
+            if inputs.vpc_id and subnet.get("VpcId") != inputs.vpc_id:
+                report.error(
+                    NETWORK,
+                    "osworld_subnet_id",
+                    f"osworld_subnet_id: {inputs.subnet_id} is in {subnet.get('VpcId')}, not in osworld_vpc_id {inputs.vpc_id}",
+                )
+            vpc_id = subnet.get("VpcId")
+            report.facts["vpc_id"] = vpc_id
+            report.facts["subnet_cidr"] = subnet.get("CidrBlock")
+            if inputs.internal_cidr and subnet.get("CidrBlock"):
+                internal, cidr = ipaddress.ip_network(inputs.internal_cidr), ipaddress.ip_network(subnet["CidrBlock"])
+                if not cidr.subnet_of(internal):  # type: ignore[arg-type]
+                    report.warn(NETWORK, "osworld_internal_cidr", internal_reach_warning(str(internal), str(cidr)))
+            zone = str(subnet["AvailabilityZone"]) if subnet.get("AvailabilityZone") else None
+    elif inputs.vpc_id:
+        _describe_or_missing(aws, report, "describe_vpcs", "Vpcs", "osworld_vpc_id", inputs.vpc_id, VpcIds=[inputs.vpc_id])
+    if inputs.security_group_id:
+        check_security_group(aws, report, inputs.security_group_id, vpc_id, inputs.subnet_id)
+    return zone
+
+
+def check_security_group(aws: AWS, report: Report, group_id: str, vpc_id: str | None, subnet_id: str | None) -> None:
+    """The env security group exists and is in the subnet's VPC (RunInstances refuses a group of another VPC)."""
+    groups = _describe_or_missing(aws, report, "describe_security_groups", "SecurityGroups", "osworld_security_group_id", group_id, GroupIds=[group_id])
+    if groups and vpc_id and groups[0].get("VpcId") != vpc_id:
+        where = f"osworld_subnet_id {subnet_id} is" if subnet_id else "osworld_vpc_id is"
+        report.error(
+            NETWORK,
+            "osworld_security_group_id",
+            f"osworld_security_group_id: {group_id} is in {groups[0].get('VpcId')}, but {where} in {vpc_id}: "
+            "a VM's security groups must be in its subnet's VPC",
+        )
 
 
 def _describe_or_missing(
@@ -424,7 +472,9 @@ def _describe_or_missing(
     return items
 
 
-def check_instance_type(aws: AWS, instance_type: str, zone: str | None, report: Report) -> list[str]:
+def check_instance_type(
+    aws: AWS, instance_type: str, zone: str | None, report: Report, variable: str = "osworld_instance_type", check: str = INSTANCE_TYPE
+) -> list[str]:
     """Errors unless the type is offered in the zone, or, with no zone, somewhere in the region.
 
     With no zone, returns the zones that offer the type, found by the one call a region-wide
@@ -432,16 +482,17 @@ def check_instance_type(aws: AWS, instance_type: str, zone: str | None, report: 
     has no t3.
     """
     if zone:
-        offered = _offerings(aws, report, "availability-zone", [{"Name": "location", "Values": [zone]}, {"Name": "instance-type", "Values": [instance_type]}])
+        in_zone = [{"Name": "location", "Values": [zone]}, {"Name": "instance-type", "Values": [instance_type]}]
+        offered = _offerings(aws, report, "availability-zone", in_zone, check)
         if offered is None or offered:
             return []
-    found = _offerings(aws, report, "availability-zone", [{"Name": "instance-type", "Values": [instance_type]}])
+    found = _offerings(aws, report, "availability-zone", [{"Name": "instance-type", "Values": [instance_type]}], check)
     if found is None:
         return []
     zones = sorted({str(offer["Location"]) for offer in found})
     if zones and not zone:
         return zones
-    report.error(INSTANCE_TYPE, "osworld_instance_type", instance_type_message(instance_type, aws.region, zone, zones))
+    report.error(check, variable, instance_type_message(instance_type, aws.region, zone, zones, variable))
     return []
 
 
@@ -450,20 +501,22 @@ def choose_subnet_zone(offered_zones: Sequence[str]) -> str:
     return min(offered_zones)
 
 
-def _offerings(aws: AWS, report: Report, location_type: str, filters: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
-    found = _call(aws, report, INSTANCE_TYPE, "ec2", "describe_instance_type_offerings", LocationType=location_type, Filters=filters)
+def _offerings(
+    aws: AWS, report: Report, location_type: str, filters: list[dict[str, Any]], check: str = INSTANCE_TYPE
+) -> list[dict[str, Any]] | None:
+    found = _call(aws, report, check, "ec2", "describe_instance_type_offerings", LocationType=location_type, Filters=filters)
     return None if found is None else list(found.get("InstanceTypeOfferings", []))
 
 
-def instance_type_message(instance_type: str, region: str, zone: str | None, zones: Sequence[str]) -> str:
+def instance_type_message(instance_type: str, region: str, zone: str | None, zones: Sequence[str], variable: str = "osworld_instance_type") -> str:
     if not zone:
-        return f"osworld_instance_type: {instance_type} is not offered in {region}; check the spelling or pick another type"
+        return f"{variable}: {instance_type} is not offered in {region}; check the spelling or pick another type"
     if zones:
         return (
-            f"osworld_instance_type: {instance_type} is not offered in {zone} (the subnet's zone) but is in {', '.join(zones)}: "
+            f"{variable}: {instance_type} is not offered in {zone} (the subnet's zone) but is in {', '.join(zones)}: "
             "pick another type, or a subnet (osworld_subnet_id / osworld_availability_zone) in one of those zones"
         )
-    return f"osworld_instance_type: {instance_type} is not offered in {zone} nor anywhere in {region}; check the spelling or pick another type"
+    return f"{variable}: {instance_type} is not offered in {zone} nor anywhere in {region}; check the spelling or pick another type"
 
 
 def check_key_pair(aws: AWS, key_name: str, report: Report, inputs: PreflightInput | None = None) -> None:

@@ -86,6 +86,9 @@ def judge(instance: Mapping[str, Any], env_group_ids: Iterable[str], now: dateti
         if role != ROLE_ENV and not (role == ROLE_HOST and policy.include_hosts):
             return None
         expiry = parse_utc(tags.get(EXPIRES_AT_KEY))
+        if role == ROLE_HOST and EXPIRES_AT_KEY not in tags:
+            # A host gets an expiry only from osworld_host_ttl_minutes; without one it is meant to stay.
+            return Verdict(reap=False, reason="host without osworld:expires-at (osworld_host_ttl_minutes unset)", launched_by=LAUNCHED_BY_COLLECTION, **base)
         if expiry is None:
             return Verdict(reap=False, reason="no readable osworld:expires-at: never reaped", launched_by=LAUNCHED_BY_COLLECTION, **base)
         if not policy.expired or expiry > now:

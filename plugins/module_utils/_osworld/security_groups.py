@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .aws import AWS
+from .blockers import advice, describe, instances_in_groups, interfaces_in, is_client
 from .errors import AWSCallError, OSWorldError
+from .fleet import terminate, wait_for_state
 from .rules import EGRESS, INGRESS, Rule, RuleDiff, apply_diff, diff_rules, ip_permissions, make_rule, rules_for_diff, rules_from_ip_permissions
 from .stack import COMPONENT_ENV_SECURITY_GROUP, COMPONENT_HOST_SECURITY_GROUP, PLANNED_ID
 from .tags import COMPONENT_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, STACK_KEY, SUBNET_KEY, stack_tags, tag_dict, tag_filters, tag_list, tag_specifications
@@ -202,19 +204,46 @@ def _apply_rule_diff(aws: AWS, group_id: str, diff: RuleDiff, wait_for_consisten
 
 
 def remove_groups(
-    aws: AWS, stack: str, check_mode: bool, sleep: Callable[[float], None] = time.sleep
+    aws: AWS,
+    stack: str,
+    check_mode: bool,
+    sleep: Callable[[float], None] = time.sleep,
+    terminate_client_vms: bool = False,
+    wait_timeout: int = 600,
 ) -> dict[str, Any]:
+    """Deletes the stack's groups once nothing is in them. What is still in them is named first
+    (one DescribeInstances): the OSWorld client's own untagged VMs are terminated when asked,
+    anything else stops the teardown with the instance ids and who launched them."""
     existing = find_stack_groups(aws, stack)
+    groups = [(component, existing[component]) for component in (COMPONENT_HOST_SECURITY_GROUP, COMPONENT_ENV_SECURITY_GROUP) if component in existing]
+    env_ids = {group["GroupId"] for component, group in groups if component == COMPONENT_ENV_SECURITY_GROUP}
+    holding = instances_in_groups(aws, {group["GroupId"] for unused, group in groups}, {group["VpcId"] for unused, group in groups})
+    live = [instance for instance in holding if instance.get("State", {}).get("Name") != "shutting-down"]
+    client_ids = sorted(instance["InstanceId"] for instance in live if is_client(instance, env_ids)) if terminate_client_vms else []
+    if client_ids and not check_mode:
+        terminate(aws, client_ids)
+        wait_for_state(aws, client_ids, "terminated", wait_timeout, sleep)
+    blocking = [instance for instance in live if instance["InstanceId"] not in client_ids]
+    # In check mode the fleet teardown before this one only planned its terminations.
+    if blocking and not check_mode:
+        names = ", ".join(f"{group['GroupId']} ({group['GroupName']})" for unused, group in groups)
+        raise OSWorldError(
+            f"Stack '{stack}': the security groups {names} still hold {describe(blocking, env_ids)}. Nothing was deleted; "
+            f"{advice(blocking, env_ids)}, then run teardown again",
+            blocking=[instance["InstanceId"] for instance in blocking],
+        )
     removed = []
-    for component in (COMPONENT_HOST_SECURITY_GROUP, COMPONENT_ENV_SECURITY_GROUP):
-        group = existing.get(component)
-        if group is None:
-            continue
+    for component, group in groups:
         if not check_mode:
             _delete_when_unused(aws, group["GroupId"], sleep)
         removed.append({"group_id": group["GroupId"], "group_name": group["GroupName"], "component": component})
     before = {item["component"]: {"group_id": item["group_id"]} for item in removed}
-    return {"changed": bool(removed), "removed": removed, "diff": {"before": before, "after": {}}}
+    return {
+        "changed": bool(removed or client_ids),
+        "removed": removed,
+        "client_vms_terminated": client_ids,
+        "diff": {"before": before, "after": {}},
+    }
 
 
 def _delete_when_unused(aws: AWS, group_id: str, sleep: Callable[[float], None]) -> None:
@@ -225,6 +254,12 @@ def _delete_when_unused(aws: AWS, group_id: str, sleep: Callable[[float], None])
         except AWSCallError as exc:
             if exc.code in ("InvalidGroup.NotFound", "InvalidGroupId.NotFound"):
                 return
-            if exc.code != "DependencyViolation" or delay is None:
+            if exc.code != "DependencyViolation":
                 raise
+            if delay is None:
+                left = interfaces_in(aws, group_id=group_id)
+                raise OSWorldError(
+                    f"{group_id} is still in use after {int(sum(DEPENDENCY_DELAYS))} s of retries "
+                    f"({f'network interfaces left: {left}' if left else exc.aws_message}); delete what uses it, then run teardown again"
+                ) from exc
             sleep(delay)

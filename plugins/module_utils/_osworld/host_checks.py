@@ -1,0 +1,174 @@
+# This module util is PRIVATE to the collection. It may change without notice.
+"""Preflight of the host machine: its inputs (no call), then its AMI, its instance type in the
+subnet's zone and, with osworld_manage_iam=false, the roles an administrator made (read-only).
+
+Called by the preflight module beside preflight.py's checks, into the same Report, so that every
+problem of a provision run is listed at once.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from .aws import AWS
+from .errors import AWSCallError
+from .fleet import MAX_TTL_MINUTES
+from .errors import DENIED_CODES
+from .preflight import HOST, HOST_INPUTS, INSTANCE_TYPE_PATTERN, Report, _call, check_instance_type
+from .tags import expiry_after
+from .validation import RESOURCE_ID_PATTERNS
+
+MIN_VOLUME_GIB = 8
+IAM_NAME_LIMIT = 64
+
+
+@dataclass(frozen=True)
+class HostInput:
+    """The host role's variables that preflight reads (osworld_host_*)."""
+
+    launch: bool = False
+    instance_type: str = "t3.large"
+    ami: str = "ami-0a0e5d9c7acc336f1"
+    volume_size: int = 50
+    instance_profile: bool = True
+    policy_file: str | None = None
+    enable_ttl: bool = False
+    ttl_scheduler_policy_file: str | None = None
+    ttl_minutes: int | None = None
+    manage_iam: bool = True
+
+    @property
+    def needs_host_role(self) -> bool:
+        return self.launch and self.instance_profile
+
+    @property
+    def needs_iam(self) -> bool:
+        return self.needs_host_role or self.enable_ttl
+
+
+def iam_names(name_prefix: str, region: str) -> tuple[str, str]:
+    """The host role (and its instance profile) and the TTL scheduler role: IAM names are
+    account-wide, so they hold the region. roles/host/vars/main.yml spells the same names."""
+    return f"{name_prefix}-host-{region}", f"{name_prefix}-ttl-scheduler-{region}"
+
+
+def check_host_inputs(report: Report, host: HostInput, name_prefix: str, region: str) -> None:
+    if host.launch:
+        if not RESOURCE_ID_PATTERNS["ami"].match(host.ami or ""):
+            report.error(
+                HOST_INPUTS,
+                "osworld_host_ami",
+                f"osworld_host_ami: '{host.ami}' is not an AMI id (ami-<8 or 17 hex digits>); AMI ids differ per region",
+            )
+        if not INSTANCE_TYPE_PATTERN.match(host.instance_type or ""):
+            report.error(
+                HOST_INPUTS, "osworld_host_instance_type", f"osworld_host_instance_type: '{host.instance_type}' is not an instance type like t3.large"
+            )
+        if host.volume_size < MIN_VOLUME_GIB:
+            report.error(
+                HOST_INPUTS,
+                "osworld_host_volume_size",
+                f"osworld_host_volume_size: {host.volume_size} GiB is below the {MIN_VOLUME_GIB} GiB an Ubuntu root needs",
+            )
+    if host.ttl_minutes is not None and not 1 <= host.ttl_minutes <= MAX_TTL_MINUTES:
+        report.error(
+            HOST_INPUTS,
+            "osworld_host_ttl_minutes",
+            f"osworld_host_ttl_minutes: {host.ttl_minutes} is outside 1-{MAX_TTL_MINUTES} (leave it unset for a host that never expires)",
+        )
+    elif host.launch and host.ttl_minutes is not None:
+        # Set at launch only: a re-run finds the host and leaves its expiry as it was.
+        report.facts["host_expires_at"] = expiry_after(datetime.now(timezone.utc), host.ttl_minutes)
+    if host.needs_iam:
+        longest = max(iam_names(name_prefix, region), key=len)
+        if len(longest) > IAM_NAME_LIMIT:
+            report.error(
+                HOST_INPUTS,
+                "osworld_name_prefix",
+                f"osworld_name_prefix: '{name_prefix}' is too long for the IAM role names "
+                f"({longest} has {len(longest)} characters, IAM allows {IAM_NAME_LIMIT})",
+            )
+    if host.manage_iam:
+        files = (
+            ("osworld_host_policy_file", host.policy_file, host.needs_host_role),
+            ("osworld_ttl_scheduler_policy_file", host.ttl_scheduler_policy_file, host.enable_ttl),
+        )
+        for variable, path, needed in files:
+            if needed and not (path and os.path.isfile(path)):
+                report.error(HOST_INPUTS, variable, f"{variable}: no policy file at {path}")
+
+
+def check_host(aws: AWS, report: Report, host: HostInput, name_prefix: str, offered_zones: Sequence[str]) -> None:
+    """The host AMI and instance type (only with osworld_host_launch), and the admin-made roles.
+
+    `offered_zones` are the zones offering the env type when preflight picks the new subnet's
+    zone (subnet_zone): the pick moves to a zone offering both types.
+    """
+    if host.launch:
+        _check_host_ami(aws, report, host.ami)
+        _check_host_type(aws, report, host.instance_type, offered_zones)
+    if not host.manage_iam and host.needs_iam:
+        _check_existing_roles(aws, report, host, name_prefix)
+
+
+def _check_host_ami(aws: AWS, report: Report, ami: str) -> None:
+    found = _call(aws, report, HOST, "ec2", "describe_images", Filters=[{"Name": "image-id", "Values": [ami]}])
+    if found is None:
+        return
+    images = [image for image in found.get("Images", []) if image.get("State") == "available"]
+    if not images:
+        report.error(
+            HOST,
+            "osworld_host_ami",
+            f"osworld_host_ami: {ami} is not available in {aws.region}; pick the region's Ubuntu 22.04 AMI (AMI ids differ per region) or copy the image there",
+        )
+        return
+    report.facts["host_root_device_name"] = images[0].get("RootDeviceName") or "/dev/sda1"
+
+
+def _check_host_type(aws: AWS, report: Report, instance_type: str, offered_zones: Sequence[str]) -> None:
+    chosen = report.facts.get("subnet_zone")
+    zone = report.facts.get("availability_zone") or chosen
+    if chosen and offered_zones:
+        # The subnet does not exist yet: its zone may still move to one that offers both types.
+        host_zones = check_instance_type(aws, instance_type, None, report, variable="osworld_host_instance_type", check=HOST)
+        both = sorted(set(host_zones) & set(offered_zones))
+        if host_zones and not both:
+            report.error(
+                HOST,
+                "osworld_host_instance_type",
+                f"osworld_host_instance_type: no zone of {aws.region} offers both {instance_type} ({', '.join(host_zones)}) and the env type "
+                f"({', '.join(offered_zones)}); pick another host type",
+            )
+        elif both:
+            report.facts["subnet_zone"] = min(both)
+        return
+    check_instance_type(aws, instance_type, str(zone) if zone else None, report, variable="osworld_host_instance_type", check=HOST)
+
+
+def _check_existing_roles(aws: AWS, report: Report, host: HostInput, name_prefix: str) -> None:
+    """osworld_manage_iam=false: the roles must exist already; only read calls, and a denied read is a warning."""
+    host_name, ttl_name = iam_names(name_prefix, aws.region)
+    wanted: list[tuple[str, str, dict[str, Any]]] = []
+    if host.needs_host_role:
+        wanted.append(("get_instance_profile", f"instance profile {host_name}", {"InstanceProfileName": host_name}))
+    if host.enable_ttl:
+        wanted.append(("get_role", f"role {ttl_name}", {"RoleName": ttl_name}))
+    for operation, what, kwargs in wanted:
+        try:
+            aws.call("iam", operation, **kwargs)
+        except AWSCallError as exc:
+            if exc.code in DENIED_CODES:
+                report.warn(HOST, "osworld_manage_iam", f"osworld_manage_iam: could not check that the {what} exists ({exc.code}); it must")
+            elif exc.code == "NoSuchEntity":
+                report.error(
+                    HOST,
+                    "osworld_manage_iam",
+                    f"osworld_manage_iam: false uses an existing {what}, and there is none: have an administrator create it "
+                    "(docs/iam.md), or set osworld_manage_iam: true",
+                )
+            else:
+                raise
