@@ -28,7 +28,8 @@ description:
   - A run at the right count makes a single DescribeInstances call. The network lookup and the
     launch checks happen only when VMs must be launched, before RunInstances and in one report that
     names the variable to fix (the subnet and the env security group exist and share a VPC, the
-    instance type is offered in the subnet's zone, the key pair and the AMI exist).
+    instance type is offered in the subnet's zone, the key pair and the AMI exist, the fleet's count
+    fits the On-Demand vCPU quota minus what else runs, with a warning where Service Quotas does not answer).
 author: OSWorld AWS maintainers (@osworld-aws)
 extends_documentation_fragment:
   - osworld.aws.connection

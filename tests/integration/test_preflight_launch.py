@@ -120,3 +120,21 @@ def test_provision_lists_every_host_problem_with_the_others_before_anything_is_c
     assert aws.proxy.mutating_actions() == []
     assert managed_resources(aws.client())["security_groups"] == []
     assert aws.client("iam").list_roles()["Roles"] == []
+
+
+def test_envs_refuses_a_fleet_beyond_the_vcpu_quota_before_run_instances(aws: AWSHarness) -> None:
+    """moto has no EC2 quotas: the recording proxy answers GetServiceQuota (16 vCPUs) itself."""
+    subnet_id, group_id = network_in(aws, "us-east-1a")[1:]
+    aws.proxy.service_quotas = {"L-1216C47A": 16.0}
+    variables = {"osworld_subnet_id": subnet_id, "osworld_security_group_id": group_id}
+
+    grown = aws.playbook("envs.yml", {**variables, "osworld_env_count": 6})
+    assert grown.rc == 0, grown.failure_messages()
+    # The fleet's own 6 x 2 vCPUs do not count against its new target: 8 x 2 = 16 fits.
+    assert aws.playbook("envs.yml", {**variables, "osworld_env_count": 8}).rc == 0
+    aws.proxy.clear()
+
+    message = only_failure(aws.playbook("envs.yml", {**variables, "osworld_env_count": 9}))
+    assert "osworld_env_count: 9 x t3.medium need 18 vCPUs" in message, message
+    assert "RunInstances" not in aws.proxy.actions()
+    assert len(live_instances(aws.client())) == 8

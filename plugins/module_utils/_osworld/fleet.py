@@ -8,8 +8,9 @@ count. Costs, whatever the size of the fleet (up to the API batch limits below):
 - a run at the right count: 1 DescribeInstances, nothing else;
 - a scale-up: that call, the network and launch checks (DescribeSecurityGroups for the stack's
   group, DescribeSubnets and DescribeSecurityGroups, DescribeInstanceTypeOfferings in the subnet's
-  zone, DescribeKeyPairs with a key, DescribeImages), 1 RunInstances, 1 DescribeInstances per poll
-  until running, 1 DescribeInstances to re-count;
+  zone, DescribeKeyPairs with a key, DescribeImages, GetServiceQuota and, where it answers,
+  DescribeInstanceTypes and DescribeInstances for what else runs), 1 RunInstances, 1 DescribeInstances
+  per poll until running, 1 DescribeInstances to re-count;
 - a scale-down or teardown: 1 DescribeInstances, 1 TerminateInstances, 1 DescribeInstances per
   poll until terminated.
 """
@@ -31,7 +32,8 @@ from .aws import AWS
 from .errors import AWSCallError, OSWorldError
 from .images import launch_image
 from .instances import API_BATCH, LIVE_STATES, PAGE_SIZE, POLL_INTERVAL, Clock, Sleep, terminate, wait_for_state
-from .preflight import IMAGE, PreflightInput, Report, check_instance_type, check_key_pair, check_network, failure_message
+from .preflight import IMAGE, QUOTA, Finding, PreflightInput, Report, check_instance_type, check_key_pair, check_network, failure_message
+from .quota import check_quota
 from .stack import PLANNED_ID, StackNetwork, find_stack_network
 from .tags import (
     EXPIRES_AT_KEY,
@@ -224,6 +226,7 @@ class LaunchTarget:
     image_id: str
     root_device_name: str
     network: StackNetwork
+    warnings: tuple[str, ...] = ()
 
 
 def run_instances_request(spec: FleetSpec, target: LaunchTarget, count: int, tags: Mapping[str, str], token: str) -> dict[str, Any]:
@@ -311,7 +314,8 @@ def list_members(aws: AWS, fleet: str) -> list[Member]:
 def check_launch_prerequisites(aws: AWS, spec: FleetSpec, network: StackNetwork) -> LaunchTarget:
     """Preflight's read-only checks that a launch needs and a no-op run does not pay for, all in one
     report before RunInstances: the subnet and the env group exist and share a VPC, the instance type
-    is offered in the subnet's zone, the key pair exists, the AMI is available.
+    is offered in the subnet's zone, the key pair exists, the AMI is available, and the fleet's count
+    fits the vCPU quota minus what else runs (a warning where Service Quotas does not answer).
     """
     report = Report()
     zone = None
@@ -326,9 +330,16 @@ def check_launch_prerequisites(aws: AWS, spec: FleetSpec, network: StackNetwork)
         image_id, root_device_name = image.image_id, image.root_device_name
     except OSWorldError as exc:
         report.error(IMAGE, "osworld_image_id_map", exc.message)
+    # The fleet's count is a target: its own VMs do not count against the quota twice.
+    quota = check_quota(aws, spec.instance_type, spec.count, "osworld_env_count", exclude_fleet=spec.fleet)
+    if quota.level:
+        report.findings.append(Finding(QUOTA, quota.level, quota.variable, quota.message))
     if report.errors:
         raise OSWorldError(failure_message(report.errors), findings=[finding.as_dict() for finding in report.findings])
-    return LaunchTarget(image_id, root_device_name, network)
+    warnings = [finding.message for finding in report.warnings]
+    if quota.skipped and not quota.level:
+        warnings.append(f"osworld_env_count: the vCPU quota was not checked: {quota.skipped}")
+    return LaunchTarget(image_id, root_device_name, network, tuple(warnings))
 
 
 def resolve_network(aws: AWS, spec: FleetSpec, check_mode: bool) -> StackNetwork:
@@ -463,6 +474,7 @@ def ensure_fleet(aws: AWS, spec: FleetSpec, check_mode: bool, runtime: Runtime |
     if plan.launch:
         network = resolve_network(aws, spec, check_mode)
         target = check_launch_prerequisites(aws, spec, network)
+        warnings.extend(target.warnings)
         if not check_mode:
             launched, members = _launch_converging(aws, spec, target, members, plan.launch, runtime)
             final, surplus = _settle_after_launch(aws, spec, members, launched, runtime)
