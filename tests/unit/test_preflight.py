@@ -196,8 +196,6 @@ def test_aws_checks_imply_the_inputs_they_read() -> None:
         expand_checks(["everything"])
 
 
-
-
 def test_instance_type_messages_name_the_variable_and_the_zones() -> None:
     assert instance_type_message("t3.bogus", "us-east-1", None, []).startswith("osworld_instance_type: t3.bogus is not offered in us-east-1")
     message = instance_type_message("p5.48xlarge", "us-east-1", "us-east-1e", ["us-east-1a"])
