@@ -40,7 +40,9 @@ options:
 notes:
   - Throttling, 5xx answers and dropped connections are retried by botocore's standard retry
     mode (10 attempts, jittered exponential backoff); a resource that is not visible yet right
-    after its creation is retried for about 30 seconds. There is no other retry layer.
+    after its creation is retried for about 30 seconds, and a delete refused with
+    C(DependencyViolation) while a terminated VM's network interface lingers for about two
+    minutes. There is no other retry layer.
   - On failure the result holds C(error.code), C(error.message), C(error.operation) and
     C(response_metadata.request_id) of the failed AWS call.
 requirements:

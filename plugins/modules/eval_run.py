@@ -280,6 +280,8 @@ from typing import Any
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import AWS
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.eval_runs import RunSpec, default_run_id
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.evaluation import ensure_run, utc_now
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.defaults import DEFAULT_INSTANCE_TYPE
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.images import DEFAULT_SCREEN_SIZE
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.module import OSWorldAWSModule
 
 ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
@@ -306,8 +308,8 @@ ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
     "args": {"type": "list", "elements": "str", "default": []},
     "env": {"type": "dict", "default": {}, "no_log": True},
     "image_id_map": {"type": "dict", "default": {}},
-    "screen_size": {"type": "str", "default": "1920x1080"},
-    "instance_type": {"type": "str", "default": "t3.medium"},
+    "screen_size": {"type": "str", "default": DEFAULT_SCREEN_SIZE},
+    "instance_type": {"type": "str", "default": DEFAULT_INSTANCE_TYPE},
     "ttl_minutes": {"type": "int", "default": 180},
     "name_prefix": {"type": "str", "default": "osworld"},
     "extra_tags": {"type": "dict", "default": {}},

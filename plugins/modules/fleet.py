@@ -215,7 +215,8 @@ planned:
 from typing import Any
 
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.fleet import FleetSpec, ensure_fleet
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.images import DEFAULT_IMAGE_ID_MAP
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.defaults import DEFAULT_INSTANCE_TYPE
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.images import DEFAULT_IMAGE_ID_MAP, DEFAULT_SCREEN_SIZE
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.module import OSWorldAWSModule
 
 
@@ -249,8 +250,8 @@ def main() -> None:
             "subnet_id": {"type": "str"},
             "security_group_id": {"type": "str"},
             "image_id_map": {"type": "dict", "default": DEFAULT_IMAGE_ID_MAP},
-            "screen_size": {"type": "str", "default": "1920x1080"},
-            "instance_type": {"type": "str", "default": "t3.medium"},
+            "screen_size": {"type": "str", "default": DEFAULT_SCREEN_SIZE},
+            "instance_type": {"type": "str", "default": DEFAULT_INSTANCE_TYPE},
             "key_name": {"type": "str", "no_log": False},
             "ttl_minutes": {"type": "int", "default": 180},
             "extra_tags": {"type": "dict", "default": {}},

@@ -278,12 +278,14 @@ notices:
 import os
 from typing import Any
 
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import AWS, env_region
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import AWS
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.defaults import DEFAULT_HOST_AMI, DEFAULT_HOST_INSTANCE_TYPE, DEFAULT_INSTANCE_TYPE
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.defaults import region as default_region
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.errors import OSWorldError
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.images import IMAGE_HOME_REGION
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.images import DEFAULT_SCREEN_SIZE, IMAGE_HOME_REGION
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.keys import DEFAULT_KEY_NAME
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.host_checks import HostInput, check_host, check_host_inputs
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.module import DEFAULT_REGION, OSWorldAWSModule
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.module import OSWorldAWSModule
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.preflight import (
     ALL_CHECKS,
     AWS_CHECKS,
@@ -316,8 +318,8 @@ def main() -> None:
         argument_spec={
             "checks": {"type": "list", "elements": "str", "choices": list(ALL_CHECKS), "default": list(ALL_CHECKS)},
             "image_id_map": {"type": "dict", "default": {}},
-            "screen_size": {"type": "str", "default": "1920x1080"},
-            "instance_type": {"type": "str", "default": "t3.medium"},
+            "screen_size": {"type": "str", "default": DEFAULT_SCREEN_SIZE},
+            "instance_type": {"type": "str", "default": DEFAULT_INSTANCE_TYPE},
             "key_name": {"type": "str"},
             "vpc_id": {"type": "str"},
             "subnet_id": {"type": "str"},
@@ -339,8 +341,8 @@ def main() -> None:
             "image_copy": {"type": "bool", "default": False},
             "image_source_region": {"type": "str", "default": IMAGE_HOME_REGION},
             "host_launch": {"type": "bool", "default": False},
-            "host_instance_type": {"type": "str", "default": "t3.large"},
-            "host_ami": {"type": "str", "default": "ami-0a0e5d9c7acc336f1"},
+            "host_instance_type": {"type": "str", "default": DEFAULT_HOST_INSTANCE_TYPE},
+            "host_ami": {"type": "str", "default": DEFAULT_HOST_AMI},
             "host_volume_size": {"type": "int", "default": 50},
             "host_instance_profile": {"type": "bool", "default": True},
             "host_policy_file": {"type": "path"},
@@ -353,7 +355,7 @@ def main() -> None:
     )
     params = module.params
     inputs = PreflightInput(
-        region=params["region"] or env_region() or DEFAULT_REGION,
+        region=params["region"] or default_region(),
         image_id_map=params["image_id_map"],
         screen_size=params["screen_size"],
         instance_type=params["instance_type"],

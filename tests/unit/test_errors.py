@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.errors import from_botocore, iam_action
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import is_missing
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.errors import AWSCallError, from_botocore, iam_action
 
 
 def client_error(code: str, message: str) -> ClientError:
@@ -30,3 +31,10 @@ def test_connection_errors_have_no_request_id() -> None:
 
 def test_iam_prefixes() -> None:
     assert iam_action("service-quotas", "get_service_quota") == "servicequotas:GetServiceQuota"
+
+
+def test_missing_means_notfound_malformed_or_no_such_entity() -> None:
+    for code in ("InvalidKeyPair.NotFound", "InvalidSnapshot.NotFound", "InvalidGroupId.Malformed", "NoSuchEntity"):
+        assert is_missing(AWSCallError("op", code, "m"))
+    for code in ("DependencyViolation", "UnauthorizedOperation", "InvalidParameterValue"):
+        assert not is_missing(AWSCallError("op", code, "m"))

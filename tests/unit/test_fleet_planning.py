@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import is_missing
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.errors import AWSCallError, OSWorldError
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.fleet import (
     API_BATCH,
@@ -59,9 +60,15 @@ class ScriptedAWS:
         self.answer = answer
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
-    def call(self, service: str, operation: str, *, wait_for_consistency: bool = False, **kwargs: Any) -> Any:
+    def call(self, service: str, operation: str, *, wait_for_consistency: bool = False, missing_ok: bool = False, **kwargs: Any) -> Any:
         self.calls.append((operation, kwargs))
-        return self.answer(operation, kwargs)
+        try:
+            return self.answer(operation, kwargs)
+        except AWSCallError as exc:
+            # As AWS.call does: a NotFound answer is None when the caller expects the resource may be gone.
+            if missing_ok and is_missing(exc):
+                return None
+            raise
 
     def paginate(self, service: str, operation: str, result_key: str, **kwargs: Any) -> list[Any]:
         """Listings (the fleet's members) come from the same script, as the items themselves."""

@@ -40,6 +40,10 @@ EVENTUAL_CONSISTENCY_CODES = frozenset(
 )
 # 0.5 s doubling to 8 s: about 30 s in all, long enough for EC2's usual propagation delay.
 CONSISTENCY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0)
+# A terminated VM's network interface lingers for a minute or two; until it goes, deleting its
+# security group, subnet or VPC answers DependencyViolation. About two minutes in all.
+RELEASE_CODE = "DependencyViolation"
+RELEASE_DELAYS = (2.0, 4.0, 8.0, 15.0, 15.0, 15.0, 15.0, 15.0, 15.0, 15.0)
 
 
 @dataclass(frozen=True)
@@ -99,20 +103,34 @@ class AWS:
             )
         return self._clients[service]
 
-    def call(self, service: str, operation: str, *, wait_for_consistency: bool = False, **kwargs: Any) -> Any:
+    def call(
+        self,
+        service: str,
+        operation: str,
+        *,
+        wait_for_consistency: bool = False,
+        wait_for_release: bool = False,
+        missing_ok: bool = False,
+        **kwargs: Any,
+    ) -> Any:
         """Calls `operation` (botocore's snake_case name); AWS failures become AWSCallError.
 
-        With wait_for_consistency, a NotFound for a resource just created is retried a few
-        times before it counts as real.
+        wait_for_consistency: a NotFound for a resource just created is retried a few times
+        before it counts as real. wait_for_release: a delete answered DependencyViolation is
+        retried for about two minutes (the last answer is raised). missing_ok: a NotFound
+        answer returns None (a delete of what is already gone, a lookup of what may not exist).
         """
         method = getattr(self.client(service), operation)
-        delays: Iterable[float] = CONSISTENCY_DELAYS if wait_for_consistency else ()
+        retried = EVENTUAL_CONSISTENCY_CODES if wait_for_consistency else frozenset({RELEASE_CODE} if wait_for_release else ())
+        delays: Iterable[float] = CONSISTENCY_DELAYS if wait_for_consistency else RELEASE_DELAYS if wait_for_release else ()
         for delay in (*delays, None):
             try:
                 return method(**kwargs)
             except ClientError as exc:
                 error = from_botocore(operation, exc, service)
-                if delay is None or error.code not in EVENTUAL_CONSISTENCY_CODES:
+                if missing_ok and is_missing(error):
+                    return None
+                if delay is None or error.code not in retried:
                     raise error from exc
                 self._sleep(delay)
             except BotoCoreError as exc:
@@ -133,8 +151,9 @@ class AWS:
         return credentials.access_key if credentials else None
 
 
-def is_error(exc: Exception, *codes: str) -> bool:
-    return isinstance(exc, AWSCallError) and exc.code in codes
+def is_missing(error: AWSCallError) -> bool:
+    """EC2's `<Resource>.NotFound` (and `.Malformed` ids, which name nothing either), IAM's NoSuchEntity."""
+    return error.code.endswith((".NotFound", ".Malformed")) or error.code == "NoSuchEntity"
 
 
 def env_region() -> str | None:

@@ -26,7 +26,7 @@ from typing import Any
 
 from .aws import AWS
 from .client_vms import is_client_vm
-from .errors import AWSCallError, OSWorldError
+from .errors import OSWorldError
 from .eval_install import install
 from .eval_results import COST_NOTE, collect_scores, estimated_cost, load_plan, progress_line, score_summary, vm_hours
 from .eval_runs import (
@@ -68,12 +68,8 @@ def check_account(aws: AWS, spec: RunSpec) -> tuple[list[str], list[str]]:
         ("describe_subnets", "SubnetIds", spec.subnet_id, "AWS_SUBNET_ID (osworld_stack.subnet_id)"),
         ("describe_security_groups", "GroupIds", spec.security_group_id, "AWS_SECURITY_GROUP_ID (osworld_stack.env_security_group_id)"),
     ):
-        try:
-            ids: dict[str, Any] = {key: [resource]}
-            aws.call("ec2", operation, **ids)
-        except AWSCallError as exc:
-            if not exc.code.endswith((".NotFound", ".Malformed")):
-                raise
+        ids: dict[str, Any] = {key: [resource]}
+        if aws.call("ec2", operation, missing_ok=True, **ids) is None:
             problems.append(f"the .env's {variable} {resource} does not exist in {spec.region}: run provision.yml, then evaluate.yml again")
     verdict = check_quota(aws, spec.instance_type, spec.num_envs, "osworld_eval_num_envs")
     if verdict.level == ERROR:

@@ -16,6 +16,7 @@ from typing import Any
 from .aws import AWS
 from .errors import AWSCallError
 from .fleet import MAX_TTL_MINUTES
+from .defaults import DEFAULT_HOST_AMI, DEFAULT_HOST_INSTANCE_TYPE
 from .errors import DENIED_CODES
 from .preflight import HOST, HOST_INPUTS, INSTANCE_TYPE_PATTERN, Report, _call, check_instance_type
 from .tags import expiry_after
@@ -30,8 +31,8 @@ class HostInput:
     """The host role's variables that preflight reads (osworld_host_*)."""
 
     launch: bool = False
-    instance_type: str = "t3.large"
-    ami: str = "ami-0a0e5d9c7acc336f1"
+    instance_type: str = DEFAULT_HOST_INSTANCE_TYPE
+    ami: str = DEFAULT_HOST_AMI
     volume_size: int = 50
     instance_profile: bool = True
     policy_file: str | None = None

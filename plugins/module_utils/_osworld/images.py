@@ -514,11 +514,7 @@ def remove_copies(aws: AWS, stack: str, check_mode: bool) -> dict[str, Any]:
     for image in [] if check_mode else images:
         aws.call("ec2", "deregister_image", ImageId=image["ImageId"])
         for snapshot_id in snapshot_ids(image):
-            try:
-                aws.call("ec2", "delete_snapshot", SnapshotId=snapshot_id)
-            except AWSCallError as exc:
-                if exc.code != "InvalidSnapshot.NotFound":
-                    raise
+            aws.call("ec2", "delete_snapshot", SnapshotId=snapshot_id, missing_ok=True)
     return {
         "changed": bool(image_ids or snapshots),
         "deregistered": image_ids,

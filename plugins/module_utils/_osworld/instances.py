@@ -7,8 +7,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .aws import AWS, is_error
-from .errors import AWSCallError, OSWorldError
+from .aws import AWS
+from .errors import OSWorldError
 
 LIVE_STATES = ("pending", "running", "stopping", "stopped")
 
@@ -75,14 +75,11 @@ def wait_for_state(
 
 
 def _describe_ids(aws: AWS, instance_ids: Sequence[str], gone_ok: bool) -> dict[str, dict[str, Any]]:
-    try:
-        # Right after RunInstances the new ids may be unknown for a moment: that is retried, not fatal.
-        response = aws.call("ec2", "describe_instances", wait_for_consistency=not gone_ok, InstanceIds=list(instance_ids))
-    except AWSCallError as exc:
-        # Terminated instances stay listed for about an hour; one that is already purged is gone.
-        if gone_ok and is_error(exc, "InvalidInstanceID.NotFound"):
-            return {}
-        raise
+    # Right after RunInstances the new ids may be unknown for a moment: that is retried, not fatal.
+    # Terminated instances stay listed for about an hour; one that is already purged is gone.
+    response = aws.call("ec2", "describe_instances", wait_for_consistency=not gone_ok, missing_ok=gone_ok, InstanceIds=list(instance_ids))
+    if response is None:
+        return {}
     return {
         instance["InstanceId"]: instance for reservation in response.get("Reservations", []) for instance in reservation.get("Instances", [])
     }

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .aws import AWS
-from .errors import AWSCallError, OSWorldError
+from .errors import OSWorldError
 from .tags import COMPONENT_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, NAME_KEY, STACK_KEY, merge_extra_tags, tag_dict, tag_specifications
 
 DEFAULT_KEY_NAME = "osworld_key"
@@ -74,13 +74,8 @@ def creation_problem(spec: KeySpec, region: str) -> tuple[str, str] | None:
 
 
 def describe_key(aws: AWS, name: str) -> dict[str, Any] | None:
-    try:
-        found = aws.call("ec2", "describe_key_pairs", KeyNames=[name])
-    except AWSCallError as exc:
-        if exc.code != "InvalidKeyPair.NotFound":
-            raise
-        return None
-    pairs = found.get("KeyPairs", [])
+    found = aws.call("ec2", "describe_key_pairs", KeyNames=[name], missing_ok=True)
+    pairs = found.get("KeyPairs", []) if found else []
     return dict(pairs[0]) if pairs else None
 
 

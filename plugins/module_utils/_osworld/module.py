@@ -7,7 +7,8 @@ from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from .aws import AWS, HAS_BOTO3, ConnectionParams, env_region, library_versions
+from .aws import AWS, HAS_BOTO3, ConnectionParams, library_versions
+from .defaults import region as default_region
 from .errors import AWSCallError, OSWorldError
 from .validation import validate_region
 
@@ -19,8 +20,6 @@ CONNECTION_ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
     "secret_key": {"type": "str", "aliases": ["aws_secret_access_key"], "no_log": True},
     "session_token": {"type": "str", "aliases": ["aws_session_token"], "no_log": True},
 }
-
-DEFAULT_REGION = "us-east-1"
 
 
 class OSWorldAWSModule:
@@ -37,7 +36,7 @@ class OSWorldAWSModule:
         self.diff_mode: bool = self.module._diff
 
     def connection_params(self) -> ConnectionParams:
-        region = self.params["region"] or env_region() or DEFAULT_REGION
+        region = self.params["region"] or default_region()
         return ConnectionParams(
             region=validate_region(region, "region"),
             endpoint_url=self.params["endpoint_url"],

@@ -4,20 +4,17 @@ adopted subnet in which nothing is created."""
 from __future__ import annotations
 
 import ipaddress
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .aws import AWS
+from .aws import AWS, RELEASE_CODE, RELEASE_DELAYS
 from .blockers import interfaces_in
 from .errors import AWSCallError, OSWorldError
 from .stack import COMPONENT_INTERNET_GATEWAY, COMPONENT_ROUTE_TABLE, COMPONENT_SUBNET, COMPONENT_VPC, PLANNED_ID
 from .tags import COMPONENT_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, STACK_KEY, filters, stack_tags, tag_dict, tag_filters, tag_specifications
 
 DEFAULT_ROUTE = "0.0.0.0/0"
-# Subnets and gateways are released a little after the instances in them terminate.
-DEPENDENCY_DELAYS = (2.0, 4.0, 8.0, 15.0, 15.0, 15.0, 15.0, 15.0)
 
 
 @dataclass(frozen=True)
@@ -112,7 +109,7 @@ def ensure_network(aws: AWS, spec: NetworkSpec, check_mode: bool) -> dict[str, A
     return result
 
 
-def remove_network(aws: AWS, stack: str, check_mode: bool, sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+def remove_network(aws: AWS, stack: str, check_mode: bool) -> dict[str, Any]:
     """Deletes the stack's tagged network pieces; anything untagged (an adopted network) stays.
 
     Gateways are found by their tags, attached or not, so one whose attach never happened is
@@ -125,7 +122,7 @@ def remove_network(aws: AWS, stack: str, check_mode: bool, sleep: Callable[[floa
         if not check_mode:
             for attachment in gateway.get("Attachments", []):
                 vpc_id = attachment["VpcId"]
-                _when_released(sleep, lambda: aws.call("ec2", "detach_internet_gateway", InternetGatewayId=gateway_id, VpcId=vpc_id), aws, vpc_id)
+                _delete_when_released(aws, vpc_id, "detach_internet_gateway", InternetGatewayId=gateway_id, VpcId=vpc_id)
             aws.call("ec2", "delete_internet_gateway", InternetGatewayId=gateway_id)
         removed.append(gateway_id)
     for vpc in vpcs:
@@ -139,10 +136,10 @@ def remove_network(aws: AWS, stack: str, check_mode: bool, sleep: Callable[[floa
             removed.append(table["RouteTableId"])
         for subnet in aws.paginate("ec2", "describe_subnets", "Subnets[]", Filters=filters(vpc_id=vpc_id) + _stack_filter(stack)):
             if not check_mode:
-                _when_released(sleep, lambda: aws.call("ec2", "delete_subnet", SubnetId=subnet["SubnetId"]), aws, vpc_id)
+                _delete_when_released(aws, vpc_id, "delete_subnet", SubnetId=subnet["SubnetId"])
             removed.append(subnet["SubnetId"])
         if not check_mode:
-            _when_released(sleep, lambda: aws.call("ec2", "delete_vpc", VpcId=vpc_id), aws, vpc_id)
+            _delete_when_released(aws, vpc_id, "delete_vpc", VpcId=vpc_id)
         removed.append(vpc_id)
     return {"changed": bool(removed), "removed": removed, "diff": {"before": {"resources": sorted(removed)}, "after": {"resources": []}}}
 
@@ -289,23 +286,19 @@ def _one(aws: AWS, operation: str, key: str, variable: str, resource_id: str, **
     return dict(found[0])
 
 
-def _when_released(sleep: Callable[[float], None], action: Callable[[], Any], aws: AWS | None = None, vpc_id: str | None = None) -> None:
-    for delay in (*DEPENDENCY_DELAYS, None):
-        try:
-            action()
-            return
-        except AWSCallError as exc:
-            if exc.code != "DependencyViolation":
-                raise
-            if delay is None:
-                # Never a bare timeout: say what still sits in the VPC.
-                left = interfaces_in(aws, vpc_id=vpc_id) if aws and vpc_id else ""
-                raise OSWorldError(
-                    f"{exc.operation}: still in use after {int(sum(DEPENDENCY_DELAYS))} s of retries "
-                    f"({f'network interfaces left in {vpc_id}: {left}' if left else exc.aws_message}); "
-                    "terminate what uses them (teardown.yml -e osworld_fleet=all, osworld_teardown_client_vms=true), then run teardown again"
-                ) from exc
-            sleep(delay)
+def _delete_when_released(aws: AWS, vpc_id: str, operation: str, **kwargs: Any) -> None:
+    try:
+        aws.call("ec2", operation, wait_for_release=True, **kwargs)
+    except AWSCallError as exc:
+        if exc.code != RELEASE_CODE:
+            raise
+        # Never a bare timeout: say what still sits in the VPC.
+        left = interfaces_in(aws, vpc_id=vpc_id)
+        raise OSWorldError(
+            f"{exc.operation}: still in use after {int(sum(RELEASE_DELAYS))} s of retries "
+            f"({f'network interfaces left in {vpc_id}: {left}' if left else exc.aws_message}); "
+            "terminate what uses them (teardown.yml -e osworld_fleet=all, osworld_teardown_client_vms=true), then run teardown again"
+        ) from exc
 
 
 def _view(result: Mapping[str, Any]) -> dict[str, Any]:

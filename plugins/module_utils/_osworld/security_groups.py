@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .aws import AWS
+from .aws import AWS, RELEASE_CODE, RELEASE_DELAYS
 from .blockers import advice, describe, instances_in_groups, interfaces_in, is_client
 from .errors import AWSCallError, OSWorldError
-from .fleet import terminate, wait_for_state
+from .instances import terminate, wait_for_state
 from .rules import EGRESS, INGRESS, Rule, RuleDiff, apply_diff, diff_rules, ip_permissions, make_rule, rules_for_diff, rules_from_ip_permissions
 from .stack import COMPONENT_ENV_SECURITY_GROUP, COMPONENT_HOST_SECURITY_GROUP, PLANNED_ID
 from .tags import COMPONENT_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, STACK_KEY, SUBNET_KEY, stack_tags, tag_dict, tag_filters, tag_list, tag_specifications
@@ -31,8 +31,6 @@ GUIDE_ENV_INGRESS: tuple[tuple[int, str, str], ...] = (
 EGRESS_DESCRIPTION = "Allow all outbound traffic"
 # AWS gives every new group this egress rule (without a description).
 AWS_DEFAULT_EGRESS = make_rule(EGRESS, "-1", None, None, "0.0.0.0/0")
-# Deleting a group right after its instances terminated fails until their interfaces are gone.
-DEPENDENCY_DELAYS = (2.0, 4.0, 8.0, 15.0, 15.0, 15.0, 15.0, 15.0, 15.0)
 
 
 @dataclass(frozen=True)
@@ -235,7 +233,7 @@ def remove_groups(
     removed = []
     for component, group in groups:
         if not check_mode:
-            _delete_when_unused(aws, group["GroupId"], sleep)
+            _delete_when_unused(aws, group["GroupId"])
         removed.append({"group_id": group["GroupId"], "group_name": group["GroupName"], "component": component})
     before = {item["component"]: {"group_id": item["group_id"]} for item in removed}
     return {
@@ -246,20 +244,14 @@ def remove_groups(
     }
 
 
-def _delete_when_unused(aws: AWS, group_id: str, sleep: Callable[[float], None]) -> None:
-    for delay in (*DEPENDENCY_DELAYS, None):
-        try:
-            aws.call("ec2", "delete_security_group", GroupId=group_id)
-            return
-        except AWSCallError as exc:
-            if exc.code in ("InvalidGroup.NotFound", "InvalidGroupId.NotFound"):
-                return
-            if exc.code != "DependencyViolation":
-                raise
-            if delay is None:
-                left = interfaces_in(aws, group_id=group_id)
-                raise OSWorldError(
-                    f"{group_id} is still in use after {int(sum(DEPENDENCY_DELAYS))} s of retries "
-                    f"({f'network interfaces left: {left}' if left else exc.aws_message}); delete what uses it, then run teardown again"
-                ) from exc
-            sleep(delay)
+def _delete_when_unused(aws: AWS, group_id: str) -> None:
+    try:
+        aws.call("ec2", "delete_security_group", GroupId=group_id, wait_for_release=True, missing_ok=True)
+    except AWSCallError as exc:
+        if exc.code != RELEASE_CODE:
+            raise
+        left = interfaces_in(aws, group_id=group_id)
+        raise OSWorldError(
+            f"{group_id} is still in use after {int(sum(RELEASE_DELAYS))} s of retries "
+            f"({f'network interfaces left: {left}' if left else exc.aws_message}); delete what uses it, then run teardown again"
+        ) from exc

@@ -1,0 +1,47 @@
+# This module util is PRIVATE to the collection. It may change without notice.
+"""The defaults several roles and modules share, written once.
+
+Roles read them through the `osworld.aws.default` lookup (their defaults/main.yml name the
+variable, not the value); modules import the constants into their argument specs. The argument
+specs' documentation shows the same values, and a unit test holds the two together.
+"""
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+from .aws import env_region
+from .errors import OSWorldError
+from .images import DEFAULT_IMAGE_ID_MAP, DEFAULT_SCREEN_SIZE
+
+DEFAULT_REGION = "us-east-1"
+DEFAULT_INSTANCE_TYPE = "t3.medium"
+DEFAULT_NAME_PREFIX = "osworld"
+DEFAULT_TTL_MINUTES = 180
+# The host machine: Ubuntu 22.04 LTS (amd64) in us-east-1, and a type with room for OSWorld's runner.
+DEFAULT_HOST_AMI = "ami-0a0e5d9c7acc336f1"
+DEFAULT_HOST_INSTANCE_TYPE = "t3.large"
+
+
+def region() -> str:
+    """The guide's DEFAULT_REGION: AWS_REGION, then AWS_DEFAULT_REGION, then us-east-1 (as boto3 reads them)."""
+    return env_region() or DEFAULT_REGION
+
+
+ROLE_DEFAULTS: dict[str, Callable[[], Any]] = {
+    "osworld_region": region,
+    "osworld_image_id_map": lambda: copy.deepcopy(DEFAULT_IMAGE_ID_MAP),
+    "osworld_screen_size": lambda: DEFAULT_SCREEN_SIZE,
+    "osworld_instance_type": lambda: DEFAULT_INSTANCE_TYPE,
+    "osworld_name_prefix": lambda: DEFAULT_NAME_PREFIX,
+    "osworld_ttl_minutes": lambda: DEFAULT_TTL_MINUTES,
+    "osworld_host_ami": lambda: DEFAULT_HOST_AMI,
+    "osworld_host_instance_type": lambda: DEFAULT_HOST_INSTANCE_TYPE,
+}
+
+
+def role_default(variable: str) -> Any:
+    if variable not in ROLE_DEFAULTS:
+        raise OSWorldError(f"no shared default for '{variable}' (known: {', '.join(sorted(ROLE_DEFAULTS))})")
+    return ROLE_DEFAULTS[variable]()

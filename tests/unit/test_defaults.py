@@ -1,0 +1,57 @@
+"""Shared defaults are written once (module_utils/_osworld/defaults.py and images.py); roles read
+them through the osworld.aws.default lookup, and the argument specs document the same values."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.defaults import DEFAULT_HOST_AMI, ROLE_DEFAULTS, role_default
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.errors import OSWorldError
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.images import OFFICIAL_IMAGE_ID
+
+REPO = Path(__file__).resolve().parents[2]
+ROLES = sorted(path for path in (REPO / "roles").iterdir() if (path / "defaults" / "main.yml").exists())
+DOC_BLOCKS = re.compile(r'^(DOCUMENTATION|EXAMPLES|RETURN) = r"""\n.*?^"""', re.S | re.M)
+
+
+def test_region_follows_the_environment_as_boto3_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    assert role_default("osworld_region") == "us-east-1"
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    assert role_default("osworld_region") == "eu-west-1"
+    monkeypatch.setenv("AWS_REGION", "ap-south-1")
+    assert role_default("osworld_region") == "ap-south-1"
+
+
+def test_the_image_map_default_is_a_fresh_copy() -> None:
+    first = role_default("osworld_image_id_map")
+    first["us-east-1"]["1920x1080"] = "ami-00000000"
+    assert role_default("osworld_image_id_map") == {"us-east-1": {"1920x1080": OFFICIAL_IMAGE_ID}}
+
+
+def test_an_unknown_name_is_refused() -> None:
+    with pytest.raises(OSWorldError, match="osworld_nothing"):
+        role_default("osworld_nothing")
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda path: path.name)
+def test_role_defaults_read_the_shared_ones_and_specs_document_them(role: Path) -> None:
+    defaults = yaml.safe_load((role / "defaults" / "main.yml").read_text()) or {}
+    specs = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())["argument_specs"]
+    for name in set(defaults) & set(ROLE_DEFAULTS):
+        assert defaults[name] == f"{{{{ lookup('osworld.aws.default', '{name}') }}}}", f"{role.name}: {name}"
+        for entry, spec in specs.items():
+            option = spec.get("options", {}).get(name)
+            if option and "default" in option and name != "osworld_region":
+                assert option["default"] == role_default(name), f"{role.name} {entry}: {name}'s documented default"
+
+
+def test_the_official_and_host_amis_are_written_once_in_code() -> None:
+    sources = [*(REPO / "plugins").rglob("*.py"), *(REPO / "roles").glob("*/defaults/*.yml"), *(REPO / "roles").glob("*/tasks/*.yml"), *(REPO / "playbooks").glob("*.yml")]
+    for ami, home in ((OFFICIAL_IMAGE_ID, "images.py"), (DEFAULT_HOST_AMI, "defaults.py")):
+        places = [path.name for path in sources if ami in DOC_BLOCKS.sub("", path.read_text())]
+        assert places == [home], ami
