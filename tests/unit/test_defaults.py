@@ -51,7 +51,8 @@ def test_role_defaults_read_the_shared_ones_and_specs_document_them(role: Path) 
 
 
 def test_the_official_and_host_amis_are_written_once_in_code() -> None:
-    sources = [*(REPO / "plugins").rglob("*.py"), *(REPO / "roles").glob("*/defaults/*.yml"), *(REPO / "roles").glob("*/tasks/*.yml"), *(REPO / "playbooks").glob("*.yml")]
+    roles = REPO / "roles"
+    sources = [*(REPO / "plugins").rglob("*.py"), *roles.glob("*/defaults/*.yml"), *roles.glob("*/tasks/*.yml"), *(REPO / "playbooks").glob("*.yml")]
     for ami, home in ((OFFICIAL_IMAGE_ID, "images.py"), (DEFAULT_HOST_AMI, "defaults.py")):
         places = [path.name for path in sources if ami in DOC_BLOCKS.sub("", path.read_text())]
         assert places == [home], ami
