@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.blockers import CLIENT, advice, describe, owner
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.blockers import CLIENT, advice, delete_when_released, describe, owner
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.errors import AWSCallError, OSWorldError
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.host_checks import HostInput, check_host_inputs, iam_names
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.preflight import ERROR, PreflightInput, Report, environment_notices
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.reaper import ReapPolicy, judge
@@ -100,3 +101,27 @@ def test_a_host_without_an_expiry_is_kept_without_a_warning_and_one_with_a_past_
     expired = vm("i-6", {"osworld:managed-by": "osworld.aws", "osworld:role": "host", "osworld:expires-at": "2025-12-31T00:00:00Z"}, [])
     verdict = judge(expired, set(), now, ReapPolicy(include_hosts=True))
     assert verdict is not None and verdict.reap
+
+
+class StillInUse:
+    """An endpoint whose delete keeps answering DependencyViolation (AWS.call's retries already spent)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def call(self, service: str, operation: str, **kwargs: Any) -> Any:
+        self.calls.append((operation, kwargs))
+        raise AWSCallError("DeleteSecurityGroup", "DependencyViolation", "resource sg-1 has a dependent object")
+
+    def paginate(self, service: str, operation: str, result_key: str, **kwargs: Any) -> list[Any]:
+        self.calls.append((operation, kwargs))
+        return [{"NetworkInterfaceId": "eni-1", "Attachment": {"InstanceId": "i-9"}}]
+
+
+def test_a_delete_still_refused_after_the_retries_names_what_is_left() -> None:
+    aws = StillInUse()
+    with pytest.raises(OSWorldError) as raised:
+        delete_when_released(aws, "delete_security_group", {"group_id": "sg-1"}, "delete what uses it", GroupId="sg-1")  # type: ignore[arg-type]
+    assert "sg-1 still in use after" in raised.value.message and "eni-1 (instance i-9)" in raised.value.message
+    assert raised.value.message.endswith("delete what uses it")
+    assert aws.calls[0] == ("delete_security_group", {"wait_for_release": True, "missing_ok": False, "GroupId": "sg-1"})

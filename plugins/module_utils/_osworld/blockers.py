@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
-from .aws import AWS
+from .aws import AWS, RELEASE_CODE, RELEASE_DELAYS
 from .client_vms import is_client_vm, security_group_ids
-from .errors import AWSCallError
+from .errors import AWSCallError, OSWorldError
 from .tags import FLEET_KEY, NAME_KEY, ROLE_KEY, STACK_KEY, filters, is_managed, tag_dict
 
 # Every state in which an instance still holds its network interface.
@@ -84,3 +84,20 @@ def interfaces_in(aws: AWS, **by: str) -> str:
         attached = (interface.get("Attachment") or {}).get("InstanceId")
         names.append(f"{interface['NetworkInterfaceId']} ({f'instance {attached}' if attached else interface.get('Description') or 'unattached'})")
     return ", ".join(names)
+
+
+def delete_when_released(aws: AWS, operation: str, where: Mapping[str, str], advice: str, *, missing_ok: bool = False, **kwargs: Any) -> None:
+    """A delete that waits while a terminated VM's network interface lingers (AWS.call's
+    wait_for_release); when that is not enough, never a bare timeout: the error names the
+    interfaces still in `where` (vpc_id=... or group_id=...) and what to do."""
+    try:
+        aws.call("ec2", operation, wait_for_release=True, missing_ok=missing_ok, **kwargs)
+    except AWSCallError as exc:
+        if exc.code != RELEASE_CODE:
+            raise
+        left = interfaces_in(aws, **where)
+        place = ", ".join(where.values())
+        raise OSWorldError(
+            f"{exc.operation}: {place} still in use after {int(sum(RELEASE_DELAYS))} s of retries "
+            f"({f'network interfaces left: {left}' if left else exc.aws_message}); {advice}"
+        ) from exc

@@ -8,13 +8,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .aws import AWS, RELEASE_CODE, RELEASE_DELAYS
-from .blockers import interfaces_in
+from .aws import AWS
+from .blockers import delete_when_released
 from .errors import AWSCallError, OSWorldError
 from .stack import COMPONENT_INTERNET_GATEWAY, COMPONENT_ROUTE_TABLE, COMPONENT_SUBNET, COMPONENT_VPC, PLANNED_ID
 from .tags import COMPONENT_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, STACK_KEY, filters, stack_tags, tag_dict, tag_filters, tag_specifications
 
 DEFAULT_ROUTE = "0.0.0.0/0"
+IN_USE_ADVICE = "terminate what uses them (teardown.yml -e osworld_fleet=all, osworld_teardown_client_vms=true), then run teardown again"
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ def remove_network(aws: AWS, stack: str, check_mode: bool) -> dict[str, Any]:
         if not check_mode:
             for attachment in gateway.get("Attachments", []):
                 vpc_id = attachment["VpcId"]
-                _delete_when_released(aws, vpc_id, "detach_internet_gateway", InternetGatewayId=gateway_id, VpcId=vpc_id)
+                delete_when_released(aws, "detach_internet_gateway", {"vpc_id": vpc_id}, IN_USE_ADVICE, InternetGatewayId=gateway_id, VpcId=vpc_id)
             aws.call("ec2", "delete_internet_gateway", InternetGatewayId=gateway_id)
         removed.append(gateway_id)
     for vpc in vpcs:
@@ -136,10 +137,10 @@ def remove_network(aws: AWS, stack: str, check_mode: bool) -> dict[str, Any]:
             removed.append(table["RouteTableId"])
         for subnet in aws.paginate("ec2", "describe_subnets", "Subnets[]", Filters=filters(vpc_id=vpc_id) + _stack_filter(stack)):
             if not check_mode:
-                _delete_when_released(aws, vpc_id, "delete_subnet", SubnetId=subnet["SubnetId"])
+                delete_when_released(aws, "delete_subnet", {"vpc_id": vpc_id}, IN_USE_ADVICE, SubnetId=subnet["SubnetId"])
             removed.append(subnet["SubnetId"])
         if not check_mode:
-            _delete_when_released(aws, vpc_id, "delete_vpc", VpcId=vpc_id)
+            delete_when_released(aws, "delete_vpc", {"vpc_id": vpc_id}, IN_USE_ADVICE, VpcId=vpc_id)
         removed.append(vpc_id)
     return {"changed": bool(removed), "removed": removed, "diff": {"before": {"resources": sorted(removed)}, "after": {"resources": []}}}
 
@@ -284,21 +285,6 @@ def _one(aws: AWS, operation: str, key: str, variable: str, resource_id: str, **
             raise OSWorldError(f"{variable}: {resource_id} does not exist in {aws.region} ({exc.code})") from exc
         raise
     return dict(found[0])
-
-
-def _delete_when_released(aws: AWS, vpc_id: str, operation: str, **kwargs: Any) -> None:
-    try:
-        aws.call("ec2", operation, wait_for_release=True, **kwargs)
-    except AWSCallError as exc:
-        if exc.code != RELEASE_CODE:
-            raise
-        # Never a bare timeout: say what still sits in the VPC.
-        left = interfaces_in(aws, vpc_id=vpc_id)
-        raise OSWorldError(
-            f"{exc.operation}: still in use after {int(sum(RELEASE_DELAYS))} s of retries "
-            f"({f'network interfaces left in {vpc_id}: {left}' if left else exc.aws_message}); "
-            "terminate what uses them (teardown.yml -e osworld_fleet=all, osworld_teardown_client_vms=true), then run teardown again"
-        ) from exc
 
 
 def _view(result: Mapping[str, Any]) -> dict[str, Any]:

@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .aws import AWS, RELEASE_CODE, RELEASE_DELAYS
-from .blockers import advice, describe, instances_in_groups, interfaces_in, is_client
-from .errors import AWSCallError, OSWorldError
+from .aws import AWS
+from .blockers import advice, delete_when_released, describe, instances_in_groups, is_client
+from .errors import OSWorldError
 from .instances import terminate, wait_for_state
 from .rules import EGRESS, INGRESS, Rule, RuleDiff, apply_diff, diff_rules, ip_permissions, make_rule, rules_for_diff, rules_from_ip_permissions
 from .stack import COMPONENT_ENV_SECURITY_GROUP, COMPONENT_HOST_SECURITY_GROUP, PLANNED_ID
@@ -233,7 +233,10 @@ def remove_groups(
     removed = []
     for component, group in groups:
         if not check_mode:
-            _delete_when_unused(aws, group["GroupId"])
+            group_id = group["GroupId"]
+            delete_when_released(
+                aws, "delete_security_group", {"group_id": group_id}, "delete what uses it, then run teardown again", missing_ok=True, GroupId=group_id
+            )
         removed.append({"group_id": group["GroupId"], "group_name": group["GroupName"], "component": component})
     before = {item["component"]: {"group_id": item["group_id"]} for item in removed}
     return {
@@ -242,16 +245,3 @@ def remove_groups(
         "client_vms_terminated": client_ids,
         "diff": {"before": before, "after": {}},
     }
-
-
-def _delete_when_unused(aws: AWS, group_id: str) -> None:
-    try:
-        aws.call("ec2", "delete_security_group", GroupId=group_id, wait_for_release=True, missing_ok=True)
-    except AWSCallError as exc:
-        if exc.code != RELEASE_CODE:
-            raise
-        left = interfaces_in(aws, group_id=group_id)
-        raise OSWorldError(
-            f"{group_id} is still in use after {int(sum(RELEASE_DELAYS))} s of retries "
-            f"({f'network interfaces left: {left}' if left else exc.aws_message}); delete what uses it, then run teardown again"
-        ) from exc
