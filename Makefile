@@ -46,7 +46,7 @@ unit: venv
 	$(PYTEST) tests/unit
 
 integration: venv
-	$(PYTEST) -n 2 --dist worksteal tests/integration
+	$(PYTEST) -n 2 --dist worksteal --durations=25 tests/integration
 
 molecule: venv
 	cd extensions && OSWORLD_MOLECULE_MOTO_PORT=$$($(BIN)/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') \
