@@ -294,3 +294,17 @@ def test_the_quota_preflight_refuses_a_run_too_big_before_any_launch(
     assert "RunInstances" not in aws.proxy.actions()
     assert not (checkout / ".osworld-aws" / "runs" / "run-a").exists()
     assert secret_free(run.stdout, run.stderr)
+
+
+def test_a_type_not_offered_in_the_subnets_zone_is_refused_before_the_run_starts(
+    aws: AWSHarness, stack: dict[str, str], checkout: Path, venv: Path
+) -> None:
+    aws.proxy.clear()
+
+    run = evaluate(aws, checkout, venv, osworld_instance_type="t3.bogus")
+
+    assert run.rc != 0
+    (message,) = run.failure_messages()
+    assert "osworld_instance_type: t3.bogus is not offered" in message, message
+    assert aws.proxy.mutating_actions() == []
+    assert not (checkout / ".osworld-aws" / "runs" / "run-a").exists()
