@@ -144,14 +144,8 @@ deleted_snapshots:
 from typing import Any
 
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import AWS
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.images import (
-    DEFAULT_IMAGE_ID_MAP,
-    DEFAULT_SCREEN_SIZE,
-    IMAGE_HOME_REGION,
-    ImageSpec,
-    ensure_image,
-    remove_copies,
-)
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.image_copy import ImageSpec, ensure_image, remove_copies
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.images import DEFAULT_IMAGE_ID_MAP, DEFAULT_SCREEN_SIZE, IMAGE_HOME_REGION
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.module import OSWorldAWSModule
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.validation import validate_region
 

@@ -11,25 +11,27 @@ from typing import Any
 import pytest
 
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.errors import OSWorldError
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.images import (
-    DEFAULT_IMAGE_ID_MAP,
-    OFFICIAL_IMAGE_ID,
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.image_copy import (
     CopySpec,
     ImageSpec,
-    check_map,
     copy_filters,
     ensure_image,
     ensure_tagged,
+    pick_copy,
+    remove_copies,
+    start_copy,
+    wait_for_copy,
+)
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.images import (
+    DEFAULT_IMAGE_ID_MAP,
+    OFFICIAL_IMAGE_ID,
+    check_map,
     image_path,
     lacks_image,
     missing_image_message,
-    pick_copy,
-    remove_copies,
     resolve_image,
     resolved_map,
     search_regions,
-    start_copy,
-    wait_for_copy,
 )
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.keys import (
     KeySpec,

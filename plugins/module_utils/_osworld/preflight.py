@@ -16,7 +16,8 @@ from typing import Any
 
 from .aws import AWS
 from .errors import DENIED_CODES, AWSCallError, OSWorldError, iam_action
-from .images import IMAGE_HOME_REGION, CopySpec, check_copy, check_map, image_problem
+from .image_copy import CopySpec, check_copy
+from .images import IMAGE_HOME_REGION, check_map, image_problem
 from .keys import KeySpec, creation_problem
 from .quota import check_quota
 from .tags import RESERVED_PREFIX
