@@ -21,7 +21,6 @@ from ansible_collections.osworld.aws.plugins.module_utils._osworld.fleet import 
     client_token,
     fleet_diff,
     fleet_filters,
-    http_probe,
     instance_tags,
     instance_view,
     is_replay,
@@ -31,9 +30,9 @@ from ansible_collections.osworld.aws.plugins.module_utils._osworld.fleet import 
     run_instances_request,
     termination_order,
     validate_spec,
-    wait_for_backends,
 )
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.instances import chunks, wait_for_state
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.urls import http_probe, wait_for_backends
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.stack import PLANNED_ID, StackNetwork
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)

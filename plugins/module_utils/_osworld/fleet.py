@@ -21,12 +21,9 @@ import json
 import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
-
-from ansible.module_utils.urls import open_url
 
 from .aws import AWS
 from .errors import AWSCallError, OSWorldError
@@ -51,7 +48,7 @@ from .tags import (
     tag_specifications,
 )
 from .timestamps import MAX_TTL_MINUTES, format_utc, parse_utc
-from .urls import backend_url, vnc_url
+from .urls import Probe, backend_url, http_probe, vnc_url, wait_for_backends
 from .validation import ALL_FLEETS, NAME_PATTERN, validate_range, validate_resource_id, validate_screen_size
 
 ROLE_ENV = "env"
@@ -67,11 +64,6 @@ REPLANS = 3
 
 # The OSWorld client's root volume: 30 GB gp3 at 4,000 IOPS and 1,000 MB/s (gp3's maximum for 4,000 IOPS).
 ROOT_VOLUME = {"VolumeSize": 30, "VolumeType": "gp3", "Iops": 4000, "Throughput": 1000, "DeleteOnTermination": True}
-
-BACKEND_PROBE_TIMEOUT = 5.0
-BACKEND_WORKERS = 32
-
-Probe = Callable[[str, float], bool]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -406,43 +398,6 @@ def _launch_batch(
         if not is_replay(instances, size, known):
             return [instance["InstanceId"] for instance in instances]
     raise OSWorldError("RunInstances kept answering with earlier launches; run again")  # pragma: no cover
-
-
-def http_probe(url: str, timeout: float) -> bool:
-    try:
-        with open_url(url, method="GET", timeout=timeout, validate_certs=False, use_proxy=False) as response:
-            return bool(200 <= response.status < 300)
-    except Exception:  # pylint: disable=broad-exception-caught
-        # Refused, reset, timed out, an HTTP error status: all mean "not ready yet".
-        return False
-
-
-def wait_for_backends(
-    urls: Sequence[str],
-    timeout: float,
-    probe: Probe = http_probe,
-    sleep: Sleep = time.sleep,
-    clock: Clock = time.monotonic,
-    interval: float = POLL_INTERVAL,
-) -> None:
-    """GET <backend>/platform on every VM, in parallel, until each answers or `timeout` passes."""
-    deadline = clock() + timeout
-    pending = sorted(set(urls))
-    while pending:
-        per_request = max(0.1, min(BACKEND_PROBE_TIMEOUT, deadline - clock()))
-        with ThreadPoolExecutor(max_workers=min(BACKEND_WORKERS, len(pending))) as pool:
-            answers = list(pool.map(lambda url: probe(f"{url}/platform", per_request), pending))
-        pending = [url for url, ready in zip(pending, answers) if not ready]
-        if not pending:
-            return
-        remaining = deadline - clock()
-        if remaining <= 0:
-            raise OSWorldError(
-                f"OSWorld backend not answering after {int(timeout)} s on {', '.join(pending[:10])}: the playbook must run "
-                "inside the VPC (port 5000 is open to the VPC only); raise backend_timeout or set wait_for_backend=false",
-                not_ready=pending,
-            )
-        sleep(min(interval, remaining))
 
 
 # ---------------------------------------------------------------------------------------------
