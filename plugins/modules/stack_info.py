@@ -11,6 +11,10 @@ description:
   - Finds the stack's env security group by its tags, with one DescribeSecurityGroups call, and
     returns it with the subnet it names and the host security group.
   - Fails with "run provision.yml first" when the stack has no env security group.
+  - With O(scheduler_role_name), also returns the TTL scheduler role's ARN for the OSWorld C(.env):
+    with O(manage_iam=true) one IAM GetRole, and only a role tagged C(osworld:managed-by=osworld.aws)
+    counts; with O(manage_iam=false) and O(enable_ttl=true), the administrator's role ARN built
+    from the caller's account (one STS GetCallerIdentity, which needs no permission), no IAM call.
   - Changes nothing.
 author: OSWorld AWS maintainers (@osworld-aws)
 extends_documentation_fragment:
@@ -28,6 +32,22 @@ options:
   security_group_id:
     description: Report this security group as the env group instead of the stack's.
     type: str
+  scheduler_role_name:
+    description:
+      - The TTL scheduler role whose ARN to return as RV(scheduler_role_arn) (the C(osworld.aws.host)
+        role names it C(<stack>-ttl-scheduler-<region>)).
+      - Unset, the module makes no IAM or STS call and returns no RV(scheduler_role_arn).
+    type: str
+  manage_iam:
+    description:
+      - V(true), the collection made the role (C(osworld_manage_iam)): it is looked up by name.
+      - V(false), an administrator made it: its ARN is built from the caller's account, with no IAM call.
+    type: bool
+    default: true
+  enable_ttl:
+    description: With O(manage_iam=false), whether there is a TTL scheduler role at all (C(osworld_enable_ttl)).
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -35,6 +55,12 @@ EXAMPLES = r"""
   osworld.aws.stack_info:
     stack: osworld
   register: stack
+
+- name: The stack and its TTL scheduler role (what client.yml writes to the .env)
+  osworld.aws.stack_info:
+    stack: osworld
+    scheduler_role_name: osworld-ttl-scheduler-us-east-1
+  register: stack_with_ttl
 
 - name: The OSWorld .env values
   ansible.builtin.debug:
@@ -62,13 +88,18 @@ host_security_group_id:
   returned: success
   type: str
   sample: sg-0fedcba9876543210
+scheduler_role_arn:
+  description: The TTL scheduler role's ARN (the OSWorld C(AWS_SCHEDULER_ROLE_ARN)); empty when there is none to use.
+  returned: when O(scheduler_role_name) is set
+  type: str
+  sample: arn:aws:iam::123456789012:role/osworld-ttl-scheduler-us-east-1
 """
 
 from typing import Any
 
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import AWS
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.module import OSWorldAWSModule
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.stack import find_stack_network
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.stack import find_scheduler_role_arn, find_stack_network
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.validation import validate_resource_id
 
 
@@ -78,6 +109,9 @@ def main() -> None:
             "stack": {"type": "str", "default": "osworld"},
             "subnet_id": {"type": "str"},
             "security_group_id": {"type": "str"},
+            "scheduler_role_name": {"type": "str"},
+            "manage_iam": {"type": "bool", "default": True},
+            "enable_ttl": {"type": "bool", "default": False},
         },
         supports_check_mode=True,
     )
@@ -91,7 +125,10 @@ def main() -> None:
         if group_id:
             validate_resource_id(group_id, "sg", "security_group_id")
         network = find_stack_network(aws, params["stack"], subnet_id, group_id)
-        return {"changed": False, **network.as_dict()}
+        result: dict[str, Any] = {"changed": False, **network.as_dict()}
+        if params["scheduler_role_name"]:
+            result["scheduler_role_arn"] = find_scheduler_role_arn(aws, params["scheduler_role_name"], params["manage_iam"], params["enable_ttl"])
+        return result
 
     module.run(run)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from .aws import AWS
 from .errors import OSWorldError
-from .tags import COMPONENT_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, STACK_KEY, SUBNET_KEY, tag_dict, tag_filters
+from .tags import COMPONENT_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, STACK_KEY, SUBNET_KEY, is_managed, tag_dict, tag_filters
 
 COMPONENT_VPC = "vpc"
 COMPONENT_SUBNET = "subnet"
@@ -76,6 +76,33 @@ def find_stack_network(
         env_security_group_id=env_group["GroupId"],
         host_security_group_id=host_group["GroupId"] if host_group else None,
     )
+
+
+def admin_iam_arn(caller_arn: str, account: str, resource: str) -> str:
+    """The ARN of an administrator-made IAM piece (osworld_manage_iam=false), `resource` being
+    `role/<name>` or `instance-profile/<name>`: built from the caller's identity, so that no IAM
+    call (which the operator may not be allowed) resolves a name. The partition comes from the
+    caller's ARN (aws, aws-cn, aws-us-gov)."""
+    partition = caller_arn.split(":")[1]
+    return f"arn:{partition}:iam::{account}:{resource}"
+
+
+def find_scheduler_role_arn(aws: AWS, role_name: str, manage_iam: bool, enable_ttl: bool) -> str:
+    """The TTL scheduler role's ARN for the OSWorld `.env`, or "" when there is none to use.
+
+    With manage_iam, only a role the collection made (tagged osworld:managed-by) counts, whether or
+    not TTL is on now: 1 iam GetRole. Without it, an administrator's role carries none of the
+    collection's tags, so with enable_ttl its ARN is built from the account: 1 sts
+    GetCallerIdentity (which needs no permission); otherwise no call at all.
+    """
+    if manage_iam:
+        found = aws.call("iam", "get_role", RoleName=role_name, missing_ok=True)
+        role = found["Role"] if found else None
+        return str(role["Arn"]) if role and is_managed(tag_dict(role.get("Tags"))) else ""
+    if not enable_ttl:
+        return ""
+    caller = aws.call("sts", "get_caller_identity")
+    return admin_iam_arn(caller["Arn"], caller["Account"], f"role/{role_name}")
 
 
 def _describe_group(aws: AWS, group_id: str) -> dict[str, Any]:
