@@ -135,10 +135,12 @@ def test_readme_tags_table_names_the_host_and_iam_tags_the_host_role_sets() -> N
     created = section(read("README.md"), "## What gets created")
     iam_row = next(line for line in created.splitlines() if line.startswith("| the host's IAM role"))
     host_row = next(line for line in created.splitlines() if line.startswith("| host machine"))
-    components = re.findall(r"'osworld:component': '([a-z-]+)'", tasks)
+    calls = re.findall(r"osworld\.aws\.stack_tags\(([^)]*)\)", tasks)
+    components = [re.match(r"osworld_name_prefix, '([a-z-]+)'", call).group(1) for call in calls]  # type: ignore[union-attr]
     assert "host" in components and "`osworld:component=host`" in host_row
     for component in components:
         if component != "host":
             assert f"`{component}`" in iam_row
     assert "`osworld:role=host`" in host_row and "`osworld:role=host`" in iam_row
-    assert '"osworld:role": host' in read("roles/host/vars/main.yml") and "osworld_host_tags" in tasks
+    assert len(calls) == 4 and all("role='host'" in call for call in calls)
+    assert "osworld.aws.stack_filters(role='host')" in read("roles/host/vars/main.yml")

@@ -60,14 +60,41 @@ def merge_extra_tags(own: Mapping[str, str], extra: Mapping[str, Any] | None) ->
     return merged
 
 
-def stack_tags(stack: str, component: str, name: str, extra: Mapping[str, Any] | None = None) -> dict[str, str]:
+def stack_tags(
+    stack: str,
+    component: str,
+    name: str,
+    extra: Mapping[str, Any] | None = None,
+    *,
+    role: str | None = None,
+    expires_at: str | None = None,
+) -> dict[str, str]:
+    """A created resource's tags; the host role's pieces also carry their `role` (and the host its
+    expiry). The osworld.aws.stack_tags filter gives roles the same tags."""
     own = {
         MANAGED_BY_KEY: MANAGED_BY_VALUE,
         STACK_KEY: stack,
         COMPONENT_KEY: component,
         NAME_KEY: name,
     }
+    if role:
+        own[ROLE_KEY] = role
+    if expires_at:
+        own[EXPIRES_AT_KEY] = expires_at
     return merge_extra_tags(own, extra)
+
+
+def stack_identity(stack: str, role: str | None = None) -> dict[str, str]:
+    """The tags that find a stack's resources again (of one role, when named)."""
+    wanted = {MANAGED_BY_KEY: MANAGED_BY_VALUE, STACK_KEY: stack}
+    if role:
+        wanted[ROLE_KEY] = role
+    return wanted
+
+
+def is_stack_owned(tags: Mapping[str, str], stack: str) -> bool:
+    """Made by the collection for this stack: only such resources are ever deleted."""
+    return is_managed(tags) and tags.get(STACK_KEY) == stack
 
 
 def stack_filter(stack: str, component: str) -> list[dict[str, Any]]:
