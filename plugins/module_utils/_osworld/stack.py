@@ -61,8 +61,9 @@ def find_stack_network(
         env_group = _describe_group(aws, security_group_id)
     if env_group is None:
         raise OSWorldError(
-            f"No OSWorld env security group of stack '{stack}' in {aws.region}: run provision.yml first "
-            "(or set osworld_security_group_id and osworld_subnet_id)"
+            f"No OSWorld env security group of stack '{stack}' in {aws.region}: run provision.yml first, or fix "
+            "osworld_name_prefix / osworld_region (or name the network: osworld_security_group_id and osworld_subnet_id "
+            "for envs.yml, osworld_stack for client.yml and evaluate.yml)"
         )
     subnet_id = subnet_id or tag_dict(env_group.get("Tags")).get(SUBNET_KEY)
     if not subnet_id:
