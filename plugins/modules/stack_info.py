@@ -11,7 +11,7 @@ description:
   - Finds the stack's env security group by its tags, with one DescribeSecurityGroups call, and
     returns it with the subnet it names and the host security group.
   - Fails with "run provision.yml first" when the stack has no env security group.
-  - With O(scheduler_role_name), also returns the TTL scheduler role's ARN for the OSWorld C(.env):
+  - With O(scheduler_role_name), also returns the TTL scheduler role's ARN for the OSWorld C(.env);
     with O(manage_iam=true) one IAM GetRole, and only a role tagged C(osworld:managed-by=osworld.aws)
     counts; with O(manage_iam=false) and O(enable_ttl=true), the administrator's role ARN built
     from the caller's account (one STS GetCallerIdentity, which needs no permission), no IAM call.
@@ -40,8 +40,8 @@ options:
     type: str
   manage_iam:
     description:
-      - V(true), the collection made the role (C(osworld_manage_iam)): it is looked up by name.
-      - V(false), an administrator made it: its ARN is built from the caller's account, with no IAM call.
+      - V(true), the collection made the role (C(osworld_manage_iam)), so it is looked up by name.
+      - V(false), an administrator made it, so its ARN is built from the caller's account, with no IAM call.
     type: bool
     default: true
   enable_ttl:
