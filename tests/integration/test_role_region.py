@@ -22,7 +22,9 @@ def test_a_role_in_a_users_playbook_acts_in_its_own_osworld_region(aws: AWSHarne
         "connection": "local",
         "gather_facts": False,
         "module_defaults": {"group/osworld.aws.osworld": {"region": "us-east-1"}},
-        "roles": [{"role": "osworld.aws.network", "vars": {"osworld_region": "us-west-2", "osworld_name_prefix": "own", "osworld_availability_zone": "us-west-2a"}}],
+        "roles": [
+            {"role": "osworld.aws.network", "vars": {"osworld_region": "us-west-2", "osworld_name_prefix": "own", "osworld_availability_zone": "us-west-2a"}}
+        ],
     }
     playbook.write_text(yaml.safe_dump([play], sort_keys=False))
 
