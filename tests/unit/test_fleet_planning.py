@@ -11,10 +11,9 @@ import pytest
 
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import is_missing
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.errors import AWSCallError, OSWorldError
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.fleet import (
-    API_BATCH,
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.fleet import FleetChanged, FleetSpec, launch, validate_spec
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.fleet_plan import (
     DETERMINISTIC_SALTS,
-    FleetSpec,
     LaunchTarget,
     Member,
     batches,
@@ -24,14 +23,11 @@ from ansible_collections.osworld.aws.plugins.module_utils._osworld.fleet import 
     instance_tags,
     instance_view,
     is_replay,
-    FleetChanged,
-    launch,
     plan_scale,
     run_instances_request,
     termination_order,
-    validate_spec,
 )
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.instances import chunks, wait_for_state
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.instances import API_BATCH, chunks, wait_for_state
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.urls import http_probe, wait_for_backends
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.stack import PLANNED_ID, StackNetwork
 

@@ -10,7 +10,8 @@ import pytest
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.blockers import CLIENT, advice, delete_when_released, describe, owner
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.errors import AWSCallError, OSWorldError
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.host_checks import HostInput, check_host_inputs, iam_names
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.preflight import ERROR, PreflightInput, Report, environment_notices
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.checks import ERROR, Report
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.preflight import PreflightInput, environment_notices
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.reaper import ReapPolicy, judge
 
 ENV_SG = "sg-0e0e0e0e0e0e0e0e0"

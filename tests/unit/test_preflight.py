@@ -7,18 +7,8 @@ from typing import Any
 import pytest
 
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.errors import OSWorldError
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.preflight import (
-    ALL_CHECKS,
-    ERROR,
-    INPUT_CHECKS,
-    Finding,
-    PreflightInput,
-    check_inputs,
-    choose_subnet_zone,
-    expand_checks,
-    failure_message,
-    instance_type_message,
-)
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.checks import ERROR, Finding, choose_subnet_zone, failure_message, instance_type_message
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.preflight import ALL_CHECKS, INPUT_CHECKS, PreflightInput, check_inputs, expand_checks
 
 AMI = "ami-0d23263edb96951d8"
 OTHER_AMI = "ami-0a0e5d9c7acc336f1"

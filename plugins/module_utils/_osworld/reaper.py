@@ -24,14 +24,12 @@ from typing import Any
 from .aws import AWS
 from .client_vms import is_client_vm
 from .client_vms import LAUNCHED_BY_CLIENT, LAUNCHED_BY_COLLECTION
-from .fleet import ROLE_ENV
 from .instances import LIVE_STATES, PAGE_SIZE, chunks, terminate, wait_for_state
 from .stack import find_env_security_groups
-from .tags import EXPIRES_AT_KEY, FLEET_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, ROLE_KEY, filters, tag_dict, tag_filters
+from .tags import EXPIRES_AT_KEY, FLEET_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, ROLE_ENV, ROLE_HOST, ROLE_KEY, filters, tag_dict, tag_filters
 from .timestamps import MAX_TTL_MINUTES, format_utc, parse_utc
 from .validation import validate_range, validate_resource_id
 
-ROLE_HOST = "host"
 REASON_EXPIRED = "expired"
 REASON_CLIENT_VM = "untagged client VM past ttl"
 # Values per EC2 filter.
