@@ -43,7 +43,7 @@ from .fleet_plan import (
 )
 from .images import launch_image
 from .instances import PAGE_SIZE, POLL_INTERVAL, Clock, Sleep, terminate, wait_for_state
-from .stack import PLANNED_ID, StackNetwork, find_stack_network
+from .stack import PLANNED_ID, StackNetwork, find_stack_network, is_planned
 from .timestamps import MAX_TTL_MINUTES
 from .urls import Probe, http_probe, wait_for_backends
 from .validation import ALL_FLEETS, NAME_PATTERN, validate_range, validate_resource_id, validate_screen_size
@@ -94,7 +94,7 @@ def validate_spec(spec: FleetSpec) -> FleetSpec:
     for name, kind in (("subnet_id", "subnet"), ("security_group_id", "sg")):
         value = getattr(spec, name)
         # Check mode of provision.yml passes the ids it would create.
-        if value and value != PLANNED_ID:
+        if value and not is_planned(value):
             validate_resource_id(value, kind, name)
     if spec.wait_timeout < 0 or spec.backend_timeout < 0:
         raise OSWorldError("wait_timeout and backend_timeout must not be negative")
@@ -124,7 +124,7 @@ def check_launch_prerequisites(aws: AWS, spec: FleetSpec, network: StackNetwork)
     """
     report = Report()
     zone = None
-    if PLANNED_ID not in (network.subnet_id, network.env_security_group_id):
+    if not is_planned(network.subnet_id, network.env_security_group_id):
         zone = check_network(aws, report, network.subnet_id, network.env_security_group_id)
     check_instance_type(aws, spec.instance_type, zone, report)
     if spec.key_name:
@@ -146,7 +146,7 @@ def check_launch_prerequisites(aws: AWS, spec: FleetSpec, network: StackNetwork)
 
 
 def resolve_network(aws: AWS, spec: FleetSpec, check_mode: bool) -> StackNetwork:
-    if check_mode and PLANNED_ID in (spec.subnet_id, spec.security_group_id):
+    if check_mode and is_planned(spec.subnet_id, spec.security_group_id):
         # provision.yml in check mode: the network is only planned by the tasks before this one.
         return StackNetwork(PLANNED_ID, spec.subnet_id or PLANNED_ID, spec.security_group_id or PLANNED_ID)
     if spec.subnet_id and spec.security_group_id:
