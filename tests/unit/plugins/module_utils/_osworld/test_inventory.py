@@ -37,7 +37,7 @@ from ansible_collections.osworld.aws.plugins.module_utils._osworld.inventory imp
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.timestamps import iso_utc
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.client_vms import is_untagged, security_group_ids
 
-FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "inventory_pages.json").read_text())
+FIXTURE = json.loads((Path(__file__).resolve().parents[3] / "fixtures" / "inventory_pages.json").read_text())
 REGION = FIXTURE["region"]
 ID_OF = {name: instance_id for instance_id, name in FIXTURE["names"].items()}
 INSTANCES: list[dict[str, Any]] = [
