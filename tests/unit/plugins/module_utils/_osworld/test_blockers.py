@@ -7,17 +7,9 @@ import pytest
 
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.blockers import CLIENT, advice, delete_when_released, describe, owner
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.errors import AWSCallError, OSWorldError
+from tests.support.described import running_instance as vm
 
 ENV_SG = "sg-0e0e0e0e0e0e0e0e0"
-
-
-def vm(instance_id: str, tags: dict[str, str], groups: list[str]) -> dict[str, Any]:
-    return {
-        "InstanceId": instance_id,
-        "State": {"Name": "running"},
-        "Tags": [{"Key": key, "Value": value} for key, value in tags.items()],
-        "NetworkInterfaces": [{"Groups": [{"GroupId": group} for group in groups]}],
-    }
 
 
 def test_blockers_are_named_by_who_launched_them_and_the_advice_follows() -> None:

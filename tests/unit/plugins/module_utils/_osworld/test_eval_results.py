@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -20,9 +19,9 @@ from ansible_collections.osworld.aws.plugins.module_utils._osworld.eval_results 
     vm_hours,
 )
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.prices import INSTANCE_USD_PER_HOUR, VM_OVERHEAD_USD_PER_HOUR
+from tests.support.described import launched_instance as vm
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
-GROUP = "sg-0123456789abcdef0"
 
 
 def write_results(root: Path, scores: dict[str, str]) -> Layout:
@@ -63,19 +62,6 @@ def test_a_bad_meta_file_or_domain_names_the_variable(tmp_path: Path) -> None:
         load_plan(str(meta), "gimp")
     with pytest.raises(OSWorldError, match="osworld_eval_test_meta"):
         load_plan(str(tmp_path / "missing.json"), "all")
-
-
-def vm(launched: datetime, state: str = "running", reason: str = "", tags: dict[str, str] | None = None, groups: tuple[str, ...] = (GROUP,)) -> dict[str, Any]:
-    return {
-        "InstanceId": "i-1",
-        "InstanceType": "t3.medium",
-        "LaunchTime": launched,
-        "State": {"Name": state},
-        "StateTransitionReason": reason,
-        "Tags": [{"Key": key, "Value": value} for key, value in (tags or {}).items()],
-        "SecurityGroups": [],
-        "NetworkInterfaces": [{"Groups": [{"GroupId": group} for group in groups]}],
-    }
 
 
 def test_vm_hours_run_from_launch_to_termination_or_now() -> None:

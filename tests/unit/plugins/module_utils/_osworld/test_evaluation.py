@@ -2,25 +2,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any
 
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.evaluation import is_run_vm
+from tests.support.described import ENV_GROUP as GROUP, launched_instance as vm
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
-GROUP = "sg-0123456789abcdef0"
-
-
-def vm(launched: datetime, state: str = "running", reason: str = "", tags: dict[str, str] | None = None, groups: tuple[str, ...] = (GROUP,)) -> dict[str, Any]:
-    return {
-        "InstanceId": "i-1",
-        "InstanceType": "t3.medium",
-        "LaunchTime": launched,
-        "State": {"Name": state},
-        "StateTransitionReason": reason,
-        "Tags": [{"Key": key, "Value": value} for key, value in (tags or {}).items()],
-        "SecurityGroups": [],
-        "NetworkInterfaces": [{"Groups": [{"GroupId": group} for group in groups]}],
-    }
 
 
 def test_a_runs_vms_are_its_tagged_ones_and_untagged_env_vms_launched_after_it_began() -> None:

@@ -1,14 +1,14 @@
 """fleet.py: the spec's checks before any call, and the launch against a scripted AWS (ClientToken salts, concurrent runs, batches)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
 
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.errors import AWSCallError, OSWorldError
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.fleet import FleetChanged, FleetSpec, launch, validate_spec
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.fleet_plan import DETERMINISTIC_SALTS, LaunchTarget, Member, client_token
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.fleet_plan import DETERMINISTIC_SALTS, LaunchTarget, client_token
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.stack import PLANNED_ID, StackNetwork
 from tests.support.scripted_aws import ScriptedAWS
 
@@ -16,15 +16,6 @@ NOW = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
 AMI = "ami-0d23263edb96951d8"
 NETWORK = StackNetwork("vpc-0123456789abcdef0", "subnet-0123456789abcdef0", "sg-0123456789abcdef0")
 TARGET = LaunchTarget(AMI, "/dev/sda1", NETWORK)
-
-
-def member(instance_id: str, state: str = "running", launched_minutes_ago: int = 10, expires_in: int | None = 60) -> Member:
-    tags = [{"Key": "osworld:fleet", "Value": "f"}]
-    if expires_in is not None:
-        tags.append({"Key": "osworld:expires-at", "Value": (NOW + timedelta(minutes=expires_in)).strftime("%Y-%m-%dT%H:%M:%SZ")})
-    return Member.from_instance(
-        {"InstanceId": instance_id, "State": {"Name": state}, "LaunchTime": NOW - timedelta(minutes=launched_minutes_ago), "Tags": tags}
-    )
 
 
 # --- input validation ------------------------------------------------------------------------

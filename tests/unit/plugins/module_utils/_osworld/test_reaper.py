@@ -9,6 +9,7 @@ import pytest
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.client_vms import security_group_ids
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.errors import OSWorldError
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.reaper import REASON_CLIENT_VM, REASON_EXPIRED, ReapPolicy, judge, select
+from tests.support.described import running_instance as vm
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
 ENV_SG = "sg-0e0e0e0e0e0e0e0e0"
@@ -122,15 +123,6 @@ def test_select_sorts_dedupes_and_drops_strangers() -> None:
 def test_ttl_is_validated() -> None:
     with pytest.raises(OSWorldError, match="ttl_minutes"):
         ReapPolicy(ttl_minutes=-1).validate()
-
-
-def vm(instance_id: str, tags: dict[str, str], groups: list[str]) -> dict[str, Any]:
-    return {
-        "InstanceId": instance_id,
-        "State": {"Name": "running"},
-        "Tags": [{"Key": key, "Value": value} for key, value in tags.items()],
-        "NetworkInterfaces": [{"Groups": [{"GroupId": group} for group in groups]}],
-    }
 
 
 def test_a_host_without_an_expiry_is_kept_without_a_warning_and_one_with_a_past_expiry_goes() -> None:
