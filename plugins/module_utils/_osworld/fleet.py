@@ -42,7 +42,7 @@ from .fleet_plan import (
     token_salts,
 )
 from .images import launch_image
-from .instances import PAGE_SIZE, POLL_INTERVAL, Clock, Sleep, terminate, wait_for_state
+from .instances import POLL_INTERVAL, Clock, Sleep, describe_instances, terminate, wait_for_state
 from .stack import PLANNED_ID, StackNetwork, find_stack_network, is_planned
 from .timestamps import MAX_TTL_MINUTES
 from .urls import Probe, http_probe, wait_for_backends
@@ -106,14 +106,7 @@ def validate_spec(spec: FleetSpec) -> FleetSpec:
 
 
 def list_members(aws: AWS, fleet: str) -> list[Member]:
-    instances = aws.paginate(
-        "ec2",
-        "describe_instances",
-        "Reservations[].Instances[]",
-        Filters=fleet_filters(fleet),
-        PaginationConfig={"PageSize": PAGE_SIZE},
-    )
-    return sorted((Member.from_instance(instance) for instance in instances), key=lambda member: member.instance_id)
+    return sorted((Member.from_instance(instance) for instance in describe_instances(aws, fleet_filters(fleet))), key=lambda member: member.instance_id)
 
 
 def check_launch_prerequisites(aws: AWS, spec: FleetSpec, network: StackNetwork) -> LaunchTarget:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.errors import AWSCallError, OSWorldError
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.instances import wait_for_state
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.instances import PAGE_SIZE, describe_instances, wait_for_state
 from tests.support.scripted_aws import FakeClock, ScriptedAWS
 
 
@@ -55,3 +55,10 @@ def test_terminated_wait_counts_a_purged_instance_as_gone() -> None:
         raise AWSCallError("DescribeInstances", "InvalidInstanceID.NotFound", "gone")
 
     assert set(wait_for_state(ScriptedAWS(answer), ["i-1"], "terminated", 60)) == {"i-1"}
+
+
+def test_a_listing_is_one_describe_instances_in_the_largest_pages() -> None:
+    wanted = [{"Name": "tag:osworld:fleet", "Values": ["f"]}]
+    aws = ScriptedAWS(lambda operation, kwargs: [{"InstanceId": "i-1"}])
+    assert describe_instances(aws, wanted) == [{"InstanceId": "i-1"}]
+    assert aws.calls == [("describe_instances", {"Filters": wanted, "PaginationConfig": {"PageSize": PAGE_SIZE}})]
