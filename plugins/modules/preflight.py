@@ -286,18 +286,15 @@ from ansible_collections.osworld.aws.plugins.module_utils._osworld.images import
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.keys import DEFAULT_KEY_NAME
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.host_checks import HostInput, check_host, check_host_inputs
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.module import OSWorldAWSModule
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.checks import HOST, HOST_INPUTS, Report, failure_message
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.preflight import (
     ALL_CHECKS,
     AWS_CHECKS,
-    HOST,
-    HOST_INPUTS,
     PreflightInput,
-    Report,
     check_aws,
     check_inputs,
     environment_notices,
     expand_checks,
-    failure_message,
 )
 
 try:

@@ -141,7 +141,7 @@ from ansible_collections.osworld.aws.plugins.module_utils._osworld.security_grou
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.stack import (
     COMPONENT_ENV_SECURITY_GROUP,
     COMPONENT_HOST_SECURITY_GROUP,
-    PLANNED_ID,
+    is_planned,
 )
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.validation import (
     validate_cidrs,
@@ -157,7 +157,7 @@ def desired_groups(params: dict[str, Any]) -> list[GroupSpec]:
             raise OSWorldError(f"{name} is required with state=present")
     # In check mode the network may itself be only planned (PLANNED_ID) by osworld.aws.network.
     subnet_id = params["subnet_id"]
-    if PLANNED_ID not in (params["vpc_id"], subnet_id):
+    if not is_planned(params["vpc_id"], subnet_id):
         validate_resource_id(params["vpc_id"], "vpc", "vpc_id")
         validate_resource_id(subnet_id, "subnet", "subnet_id")
     admin_cidrs = validate_cidrs(params["admin_cidrs"], "admin_cidrs")

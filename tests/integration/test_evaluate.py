@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.fault_state import tags_of
 from tests.support.harness import AWSHarness, PlaybookRun
 from tests.support.osworld_checkout import make_checkout, make_installed_venv
 
@@ -80,10 +81,6 @@ def evaluate(aws: AWSHarness, checkout: Path, venv: Path, **overrides: Any) -> P
 def instances(aws: AWSHarness) -> list[dict[str, Any]]:
     pages = aws.client(region=REGION).get_paginator("describe_instances").paginate()
     return list(pages.search("Reservations[].Instances[]"))
-
-
-def tags_of(instance: dict[str, Any]) -> dict[str, str]:
-    return {tag["Key"]: tag["Value"] for tag in instance.get("Tags", [])}
 
 
 def run_vms(aws: AWSHarness, run_id: str) -> list[dict[str, Any]]:

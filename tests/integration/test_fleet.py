@@ -7,6 +7,7 @@ from typing import Any
 
 from tests.support.aws_proxy import Call
 from tests.support.fault_runner import nth_call, run_killed
+from tests.support.fault_state import tags_of
 from tests.support.harness import AWSHarness
 
 AMI = "ami-0d23263edb96951d8"
@@ -34,10 +35,6 @@ def live_fleet(aws: AWSHarness, fleet: str) -> list[str]:
 
 def state_of(aws: AWSHarness) -> dict[str, str]:
     return {instance["InstanceId"]: instance["State"]["Name"] for instance in instances(aws)}
-
-
-def tags_of(instance: dict[str, Any]) -> dict[str, str]:
-    return {tag["Key"]: tag["Value"] for tag in instance.get("Tags", [])}
 
 
 def stack_network(aws: AWSHarness) -> tuple[str, str]:

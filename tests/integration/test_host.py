@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from dotenv import dotenv_values
 
+from tests.support.fault_state import tags_of
 from tests.support.harness import REPO, AWSHarness
 
 HOST = {"osworld_host_launch": True, "osworld_enable_ttl": True}
@@ -16,10 +17,6 @@ HOST_AMI = "ami-0a0e5d9c7acc336f1"
 LIVE_STATES = ["pending", "running", "stopping", "stopped"]
 HOST_ROLE = "osworld-host-us-east-1"
 TTL_ROLE = "osworld-ttl-scheduler-us-east-1"
-
-
-def tags_of(resource: dict[str, Any]) -> dict[str, str]:
-    return {tag["Key"]: tag["Value"] for tag in resource.get("Tags", [])}
 
 
 def instances(aws: AWSHarness, *filters: dict[str, Any], region: str = "us-east-1") -> list[dict[str, Any]]:

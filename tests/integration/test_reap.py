@@ -3,20 +3,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.support.fault_state import instance_states, tags_of
 from tests.support.harness import AWSHarness
 
 AMI = "ami-0d23263edb96951d8"
 PAST = "2020-01-01T00:00:00Z"
 FUTURE = "2999-01-01T00:00:00Z"
-
-
-def tags_of(resource: dict[str, Any]) -> dict[str, str]:
-    return {tag["Key"]: tag["Value"] for tag in resource.get("Tags", [])}
-
-
-def states(aws: AWSHarness) -> dict[str, str]:
-    pages = aws.client().get_paginator("describe_instances").paginate()
-    return {instance["InstanceId"]: instance["State"]["Name"] for instance in pages.search("Reservations[].Instances[]")}
 
 
 def stack_network(aws: AWSHarness) -> tuple[str, str, str]:
@@ -55,7 +47,7 @@ def test_reap_takes_expired_and_old_client_vms_and_nothing_else(aws: AWSHarness)
     # The collection's VMs: a fleet launched already due (ttl 0), and one with time left.
     assert aws.playbook("envs.yml", {"osworld_fleet": "due", "osworld_env_count": 2, "osworld_ttl_minutes": 0}).rc == 0
     assert aws.playbook("envs.yml", {"osworld_fleet": "live", "osworld_env_count": 1}).rc == 0
-    vm = [instance_id for instance_id, state in states(aws).items() if state == "running"]
+    vm = [instance_id for instance_id, state in instance_states(aws.client()).items() if state == "running"]
     reservations = ec2.describe_instances(Filters=[{"Name": "tag:osworld:fleet", "Values": ["due"]}])["Reservations"]
     due = sorted(instance["InstanceId"] for reservation in reservations for instance in reservation["Instances"])
     assert len(due) == 2 and len(vm) == 3
@@ -73,19 +65,19 @@ def test_reap_takes_expired_and_old_client_vms_and_nothing_else(aws: AWSHarness)
     live = [i for i in vm if i not in due]
     untouchable = [foreign_untagged, beside_env_group, foreign_tagged_past, unreadable, no_expiry, expired_host, *live]
 
-    before = states(aws)
+    before = instance_states(aws.client())
     aws.proxy.clear()
     check = aws.playbook("reap.yml", check=True)
     assert check.rc == 0, check.stdout + check.stderr
     assert aws.proxy.mutating_actions() == []
-    assert states(aws) == before
+    assert instance_states(aws.client()) == before
     assert sorted(vm["instance_id"] for vm in reap_result(check)["reaped"]) == sorted([*due, expired_by_hand])
 
     aws.proxy.clear()
     run = aws.playbook("reap.yml")
     assert run.rc == 0, run.stdout + run.stderr
     assert aws.proxy.mutating_actions() == ["TerminateInstances"]
-    after = states(aws)
+    after = instance_states(aws.client())
     assert {i for i, s in after.items() if s == "terminated"} == {*due, expired_by_hand}
     assert after[client] == after[client_classic] == "running", "young client VMs are kept"
     kept = {vm["instance_id"]: vm["reason"] for vm in reap_result(run)["kept"]}
@@ -96,7 +88,7 @@ def test_reap_takes_expired_and_old_client_vms_and_nothing_else(aws: AWSHarness)
     aws.proxy.clear()
     old = aws.playbook("reap.yml", {"osworld_ttl_minutes": 0})
     assert old.rc == 0, old.stdout
-    after = states(aws)
+    after = instance_states(aws.client())
     assert after[client] == after[client_classic] == "terminated"
     assert {vm["reason"] for vm in reap_result(old)["reaped"]} == {"untagged client VM past ttl"}
     for instance_id in untouchable:
@@ -110,7 +102,7 @@ def test_reap_takes_expired_and_old_client_vms_and_nothing_else(aws: AWSHarness)
 
     hosts = aws.playbook("reap.yml", {"osworld_reap_include_hosts": True})
     assert hosts.rc == 0
-    assert states(aws)[expired_host] == "terminated"
+    assert instance_states(aws.client())[expired_host] == "terminated"
 
 
 def test_an_adopted_env_group_counts_only_when_named(aws: AWSHarness) -> None:
@@ -122,11 +114,11 @@ def test_an_adopted_env_group_counts_only_when_named(aws: AWSHarness) -> None:
 
     first = aws.playbook("reap.yml", {"osworld_ttl_minutes": 0})
     assert first.rc == 0 and first.changed == 0
-    assert states(aws)[client] == "running"
+    assert instance_states(aws.client())[client] == "running"
 
     named = aws.playbook("reap.yml", {"osworld_ttl_minutes": 0, "osworld_reap_security_group_ids": [adopted]})
     assert named.rc == 0, named.stdout
-    assert states(aws)[client] == "terminated"
+    assert instance_states(aws.client())[client] == "terminated"
 
 
 def test_reap_on_an_empty_account_changes_nothing(aws: AWSHarness) -> None:

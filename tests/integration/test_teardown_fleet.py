@@ -3,18 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.support.fault_state import instance_states, tags_of
 from tests.support.harness import AWSHarness
 
 AMI = "ami-0d23263edb96951d8"
-
-
-def tags_of(resource: dict[str, Any]) -> dict[str, str]:
-    return {tag["Key"]: tag["Value"] for tag in resource.get("Tags", [])}
-
-
-def states(aws: AWSHarness) -> dict[str, str]:
-    pages = aws.client().get_paginator("describe_instances").paginate()
-    return {instance["InstanceId"]: instance["State"]["Name"] for instance in pages.search("Reservations[].Instances[]")}
 
 
 def fleet_ids(aws: AWSHarness, fleet: str) -> list[str]:
@@ -57,13 +49,13 @@ def test_teardown_terminates_only_the_named_fleet(aws: AWSHarness) -> None:
     check = aws.playbook("teardown.yml", {"osworld_fleet": "a"}, check=True)
     assert check.rc == 0, check.stdout + check.stderr
     assert aws.proxy.mutating_actions() == []
-    assert {states(aws)[i] for i in a} == {"running"}
+    assert {instance_states(aws.client())[i] for i in a} == {"running"}
 
     aws.proxy.clear()
     run = aws.playbook("teardown.yml", {"osworld_fleet": "a"})
     assert run.rc == 0, run.stdout + run.stderr
     assert aws.proxy.actions("ec2").count("TerminateInstances") == 1
-    after = states(aws)
+    after = instance_states(aws.client())
     assert {after[i] for i in a} == {"terminated"}
     assert {after[i] for i in b} == {"running"}
     assert {after[i] for i in foreign} == {"running"}
@@ -92,7 +84,7 @@ def test_teardown_of_every_fleet_and_the_network_terminates_vms_before_deleting_
     actions = aws.proxy.actions("ec2")
     assert actions.count("TerminateInstances") == 1
     assert actions.index("TerminateInstances") < actions.index("DeleteSecurityGroup")
-    after = states(aws)
+    after = instance_states(aws.client())
     assert {after[i] for i in ours} == {"terminated"}
     assert {after[i] for i in foreign} == {"running"}
     managed = ec2.describe_security_groups(Filters=[{"Name": "tag:osworld:managed-by", "Values": ["osworld.aws"]}])["SecurityGroups"]
@@ -107,4 +99,4 @@ def test_teardown_of_fleet_vms_costs_a_handful_of_calls_whatever_the_size(aws: A
     run = aws.playbook("envs.yml", {"osworld_env_count": 0})
     assert run.rc == 0
     assert aws.proxy.actions("ec2") == ["DescribeInstances", "TerminateInstances", "DescribeInstances"]
-    assert set(states(aws).values()) == {"terminated"}
+    assert set(instance_states(aws.client()).values()) == {"terminated"}

@@ -12,6 +12,11 @@ def tag_dict(tags: Iterable[dict[str, str]] | None) -> dict[str, str]:
     return {tag["Key"]: tag["Value"] for tag in tags or ()}
 
 
+def tags_of(resource: dict[str, Any]) -> dict[str, str]:
+    """A described resource's tags as a dict (none: empty)."""
+    return tag_dict(resource.get("Tags"))
+
+
 def managed_resources(ec2: Any) -> dict[str, list[str]]:
     """Ids of every collection-tagged network piece and group, by kind (sorted, for exact comparison)."""
     listings: dict[str, Callable[[], list[str]]] = {
@@ -22,6 +27,12 @@ def managed_resources(ec2: Any) -> dict[str, list[str]]:
         "security_groups": lambda: [g["GroupId"] for g in ec2.describe_security_groups(Filters=MANAGED)["SecurityGroups"]],
     }
     return {kind: sorted(listing()) for kind, listing in listings.items()}
+
+
+def instance_states(ec2: Any) -> dict[str, str]:
+    """Every instance's state by id, terminated ones included (moto keeps them listed)."""
+    pages = ec2.get_paginator("describe_instances").paginate()
+    return {instance["InstanceId"]: instance["State"]["Name"] for instance in pages.search("Reservations[].Instances[]")}
 
 
 def live_instances(ec2: Any) -> list[dict[str, Any]]:

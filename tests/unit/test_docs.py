@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from ansible_collections.osworld.aws.plugins.inventory import ec2 as inventory_plugin
-from ansible_collections.osworld.aws.plugins.module_utils._osworld import images, preflight
+from ansible_collections.osworld.aws.plugins.module_utils._osworld import checks, images, preflight
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
@@ -35,7 +35,7 @@ def test_troubleshooting_quotes_the_messages_preflight_prints_for_another_region
 
     default_map = preflight.PreflightInput(region="eu-west-1", image_id_map={"us-east-1": {"1920x1080": OFFICIAL_AMI}})
     report = preflight.check_inputs(default_map, preflight.expand_checks(preflight.ALL_CHECKS))
-    unmapped = preflight.failure_message(report.errors)
+    unmapped = checks.failure_message(report.errors)
 
     mapped = {"eu-west-1": OFFICIAL_AMI}
     path = images.image_path(mapped, "eu-west-1", "1920x1080")

@@ -45,7 +45,7 @@ from .eval_runs import (
     validate_run,
     write_json,
 )
-from .instances import LIVE_STATES, PAGE_SIZE, terminate, wait_for_state
+from .instances import LIVE_STATES, describe_instances, terminate, wait_for_state
 from .quota import ERROR, check_quota
 from .tags import MANAGED_BY_KEY, MANAGED_BY_VALUE, RUN_KEY, filters, tag_dict
 from .timestamps import format_utc, parse_utc
@@ -102,9 +102,7 @@ def is_run_vm(instance: Mapping[str, Any], run_id: str, started_at: datetime, en
 
 def run_vms(aws: AWS, spec: RunSpec, started_at: datetime) -> list[dict[str, Any]]:
     """Every VM of the run in any state, from one DescribeInstances of the env subnet."""
-    instances = aws.paginate(
-        "ec2", "describe_instances", "Reservations[].Instances[]", Filters=filters(subnet_id=spec.subnet_id), PaginationConfig={"PageSize": PAGE_SIZE}
-    )
+    instances = describe_instances(aws, filters(subnet_id=spec.subnet_id))
     return [item for item in instances if is_run_vm(item, spec.run_id, started_at, {spec.security_group_id})]
 
 
@@ -161,12 +159,8 @@ def finalize(aws: AWS, spec: RunSpec, state: dict[str, Any], outcome: str, now: 
 
 def sweep_tagged(aws: AWS, spec: RunSpec) -> list[str]:
     """With no state file left: terminates the live VMs still tagged with the run's id (normally none)."""
-    tagged = aws.paginate(
-        "ec2",
-        "describe_instances",
-        "Reservations[].Instances[]",
-        Filters=filters(**{f"tag:{RUN_KEY}": spec.run_id, f"tag:{MANAGED_BY_KEY}": MANAGED_BY_VALUE, "instance_state_name": list(LIVE_STATES)}),
-        PaginationConfig={"PageSize": PAGE_SIZE},
+    tagged = describe_instances(
+        aws, filters(**{f"tag:{RUN_KEY}": spec.run_id, f"tag:{MANAGED_BY_KEY}": MANAGED_BY_VALUE, "instance_state_name": list(LIVE_STATES)})
     )
     doomed = live(tagged)
     if doomed:

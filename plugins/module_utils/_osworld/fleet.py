@@ -1,10 +1,11 @@
 # This module util is PRIVATE to the collection. It may change without notice.
-"""Exact-count fleets of OSWorld env VMs: pure planning first, then the few AWS calls it needs.
+"""Exact-count fleets of OSWorld env VMs: the few AWS calls a fleet needs, acting on the pure plan
+of fleet_plan.py.
 
 A fleet is every VM in the region tagged `osworld:managed-by=osworld.aws`, `osworld:role=env`
 and `osworld:fleet=<name>` that is not on its way out (pending, running, stopping, stopped).
 The tags are set by RunInstances itself, so an interrupted run leaves nothing a re-run cannot
-count. Costs, whatever the size of the fleet (up to the API batch limits below):
+count. Costs, whatever the size of the fleet (up to the API batch limits of instances.py):
 - a run at the right count: 1 DescribeInstances, nothing else;
 - a scale-up: that call, the network and launch checks (DescribeSecurityGroups for the stack's
   group, DescribeSubnets and DescribeSecurityGroups, DescribeInstanceTypeOfferings in the subnet's
@@ -16,54 +17,39 @@ count. Costs, whatever the size of the fleet (up to the API batch limits below):
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import secrets
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 from .aws import AWS
+from .checks import IMAGE, Report, check_instance_type, check_key_pair, check_network, check_vcpu_quota, failure_message
 from .errors import AWSCallError, OSWorldError
-from .images import launch_image
-from .instances import API_BATCH, LIVE_STATES, PAGE_SIZE, POLL_INTERVAL, Clock, Sleep, terminate, wait_for_state
-from .preflight import IMAGE, QUOTA, Finding, PreflightInput, Report, check_instance_type, check_key_pair, check_network, failure_message
-from .quota import check_quota
-from .stack import PLANNED_ID, StackNetwork, find_stack_network
-from .tags import (
-    EXPIRES_AT_KEY,
-    FLEET_KEY,
-    MANAGED_BY_KEY,
-    MANAGED_BY_VALUE,
-    NAME_KEY,
-    ROLE_KEY,
-    STACK_KEY,
-    expiry_after,
-    filters,
-    merge_extra_tags,
-    tag_dict,
-    tag_filters,
-    tag_specifications,
+from .fleet_plan import (
+    IDLE_STATES,
+    LaunchTarget,
+    Member,
+    batches,
+    client_token,
+    fleet_diff,
+    fleet_filters,
+    instance_tags,
+    instance_view,
+    is_replay,
+    plan_scale,
+    run_instances_request,
+    token_salts,
 )
-from .timestamps import MAX_TTL_MINUTES, format_utc, parse_utc
-from .urls import Probe, backend_url, http_probe, vnc_url, wait_for_backends
+from .images import launch_image
+from .instances import POLL_INTERVAL, Clock, Sleep, describe_instances, terminate, wait_for_state
+from .stack import PLANNED_ID, StackNetwork, find_stack_network, is_planned
+from .timestamps import MAX_TTL_MINUTES
+from .urls import Probe, http_probe, wait_for_backends
 from .validation import ALL_FLEETS, NAME_PATTERN, validate_range, validate_resource_id, validate_screen_size
 
-ROLE_ENV = "env"
-IDLE_STATES = ("stopping", "stopped")
-
-# A re-used ClientToken returns the original launch, even of instances terminated since (a fleet
-# scaled 0 -> N -> 0 -> N asks the same question twice). The next tokens stay derived from the
-# request so that a crashed retry still replays its own launch; past these, a random one.
-DETERMINISTIC_SALTS = 4
-TOKEN_VERSION = 1
 # Re-plans after finding that a concurrent run launched what this one was about to.
 REPLANS = 3
-
-# The OSWorld client's root volume: 30 GB gp3 at 4,000 IOPS and 1,000 MB/s (gp3's maximum for 4,000 IOPS).
-ROOT_VOLUME = {"VolumeSize": 30, "VolumeType": "gp3", "Iops": 4000, "Throughput": 1000, "DeleteOnTermination": True}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -108,7 +94,7 @@ def validate_spec(spec: FleetSpec) -> FleetSpec:
     for name, kind in (("subnet_id", "subnet"), ("security_group_id", "sg")):
         value = getattr(spec, name)
         # Check mode of provision.yml passes the ids it would create.
-        if value and value != PLANNED_ID:
+        if value and not is_planned(value):
             validate_resource_id(value, kind, name)
     if spec.wait_timeout < 0 or spec.backend_timeout < 0:
         raise OSWorldError("wait_timeout and backend_timeout must not be negative")
@@ -116,203 +102,23 @@ def validate_spec(spec: FleetSpec) -> FleetSpec:
 
 
 # ---------------------------------------------------------------------------------------------
-# The fleet as AWS describes it, and the plan
-
-
-@dataclass(frozen=True)
-class Member:
-    instance_id: str
-    state: str
-    launch_time: datetime
-    expires_at: datetime | None
-    raw: Mapping[str, Any]
-
-    @classmethod
-    def from_instance(cls, instance: Mapping[str, Any]) -> Member:
-        tags = tag_dict(instance.get("Tags"))
-        return cls(
-            instance_id=instance["InstanceId"],
-            state=instance.get("State", {}).get("Name", "unknown"),
-            launch_time=launch_time_of(instance),
-            expires_at=parse_utc(tags.get(EXPIRES_AT_KEY)),
-            raw=instance,
-        )
-
-
-@dataclass(frozen=True)
-class ScalePlan:
-    launch: int
-    terminate: tuple[str, ...]
-
-    @property
-    def changes(self) -> bool:
-        return bool(self.launch or self.terminate)
-
-
-def termination_order(members: Iterable[Member], now: datetime) -> list[Member]:
-    """Who goes first when a fleet shrinks: VMs already due, then stopped ones, then the newest.
-
-    The oldest running VMs are the ones most likely booted and in use by an evaluation.
-    """
-
-    def key(member: Member) -> tuple[int, int, float, str]:
-        expired = member.expires_at is not None and member.expires_at <= now
-        return (0 if expired else 1, 0 if member.state in IDLE_STATES else 1, -member.launch_time.timestamp(), member.instance_id)
-
-    return sorted(members, key=key)
-
-
-def plan_scale(members: Sequence[Member], count: int, now: datetime) -> ScalePlan:
-    if len(members) <= count:
-        return ScalePlan(launch=count - len(members), terminate=())
-    extras = termination_order(members, now)[: len(members) - count]
-    return ScalePlan(launch=0, terminate=tuple(sorted(member.instance_id for member in extras)))
-
-
-def batches(total: int, limit: int = API_BATCH) -> list[int]:
-    return [min(limit, total - start) for start in range(0, total, limit)]
-
-
-def client_token(fleet: str, region: str, existing_ids: Iterable[str], missing: int, batch_index: int, salt: int | str = 0) -> str:
-    """A RunInstances token derived from the question asked, so that asking it again replays the answer.
-
-    An interrupted run that re-runs before its launch is visible to DescribeInstances sends the
-    same token and gets its own instances back instead of a second set.
-    """
-    material = json.dumps([TOKEN_VERSION, fleet, region, sorted(existing_ids), missing, batch_index, salt], separators=(",", ":"))
-    # ClientToken: at most 64 ASCII characters.
-    return "osworld-" + hashlib.sha256(material.encode()).hexdigest()[:56]
-
-
-def token_salts() -> list[int | str]:
-    return [*range(DETERMINISTIC_SALTS), secrets.token_hex(8)]
-
-
-def is_replay(returned: Sequence[Mapping[str, Any]], requested: int, known_ids: Iterable[str]) -> bool:
-    """True when RunInstances answered with an earlier launch of the same token, not a new one."""
-    known = set(known_ids)
-    if len(returned) != requested:
-        return True
-    for instance in returned:
-        if instance["InstanceId"] in known or instance.get("State", {}).get("Name") not in ("pending", "running"):
-            return True
-    return False
-
-
-def instance_tags(spec: FleetSpec, now: datetime) -> dict[str, str]:
-    own = {
-        MANAGED_BY_KEY: MANAGED_BY_VALUE,
-        ROLE_KEY: ROLE_ENV,
-        FLEET_KEY: spec.fleet,
-        EXPIRES_AT_KEY: expiry_after(now, spec.ttl_minutes),
-        STACK_KEY: spec.stack,
-        NAME_KEY: f"{spec.stack}-env-{spec.fleet}",
-    }
-    return merge_extra_tags(own, spec.extra_tags)
-
-
-@dataclass(frozen=True)
-class LaunchTarget:
-    """Everything RunInstances needs beyond the count, checked once per scale-up."""
-
-    image_id: str
-    root_device_name: str
-    network: StackNetwork
-    warnings: tuple[str, ...] = ()
-
-
-def run_instances_request(spec: FleetSpec, target: LaunchTarget, count: int, tags: Mapping[str, str], token: str) -> dict[str, Any]:
-    """The launch OSWorld's own client makes, for `count` VMs at once, tagged by the call itself."""
-    request: dict[str, Any] = {
-        "ImageId": target.image_id,
-        "InstanceType": spec.instance_type,
-        "MinCount": count,
-        "MaxCount": count,
-        "ClientToken": token,
-        "EbsOptimized": True,
-        "InstanceInitiatedShutdownBehavior": "terminate",
-        "NetworkInterfaces": [
-            {
-                "DeviceIndex": 0,
-                "SubnetId": target.network.subnet_id,
-                "Groups": [target.network.env_security_group_id],
-                "AssociatePublicIpAddress": True,
-                "DeleteOnTermination": True,
-            }
-        ],
-        "BlockDeviceMappings": [{"DeviceName": target.root_device_name, "Ebs": dict(ROOT_VOLUME)}],
-        "TagSpecifications": tag_specifications(["instance", "volume", "network-interface"], tags),
-    }
-    if spec.key_name:
-        request["KeyName"] = spec.key_name
-    return request
-
-
-def fleet_filters(fleet: str, states: Sequence[str] = LIVE_STATES) -> list[dict[str, Any]]:
-    wanted = {MANAGED_BY_KEY: MANAGED_BY_VALUE, ROLE_KEY: ROLE_ENV}
-    if fleet != ALL_FLEETS:
-        wanted[FLEET_KEY] = fleet
-    return tag_filters(wanted) + filters(instance_state_name=list(states))
-
-
-def instance_view(instance: Mapping[str, Any]) -> dict[str, Any]:
-    """One VM as the playbooks print it and the OSWorld client reaches it."""
-    tags = tag_dict(instance.get("Tags"))
-    private_ip = instance.get("PrivateIpAddress")
-    public_ip = instance.get("PublicIpAddress")
-    launch_time = instance.get("LaunchTime")
-    return {
-        "instance_id": instance["InstanceId"],
-        "state": instance.get("State", {}).get("Name"),
-        "fleet": tags.get(FLEET_KEY),
-        "stack": tags.get(STACK_KEY),
-        "instance_type": instance.get("InstanceType"),
-        "image_id": instance.get("ImageId"),
-        "subnet_id": instance.get("SubnetId"),
-        "private_ip": private_ip,
-        "public_ip": public_ip,
-        "vnc_url": vnc_url(public_ip),
-        "backend_url": backend_url(private_ip),
-        "expires_at": tags.get(EXPIRES_AT_KEY),
-        "launch_time": format_utc(launch_time_of(instance)) if launch_time else None,
-    }
-
-
-def fleet_diff(before_ids: Iterable[str], after_ids: Iterable[str]) -> dict[str, Any]:
-    before, after = sorted(before_ids), sorted(after_ids)
-    return {"before": {"count": len(before), "instance_ids": before}, "after": {"count": len(after), "instance_ids": after}}
-
-
-def launch_time_of(instance: Mapping[str, Any]) -> datetime:
-    # An instance without a readable launch time sorts as the oldest, so it is never picked as "newest".
-    return parse_utc(instance.get("LaunchTime")) or datetime.fromtimestamp(0, timezone.utc)
-
-
-# ---------------------------------------------------------------------------------------------
 # AWS
 
 
 def list_members(aws: AWS, fleet: str) -> list[Member]:
-    instances = aws.paginate(
-        "ec2",
-        "describe_instances",
-        "Reservations[].Instances[]",
-        Filters=fleet_filters(fleet),
-        PaginationConfig={"PageSize": PAGE_SIZE},
-    )
-    return sorted((Member.from_instance(instance) for instance in instances), key=lambda member: member.instance_id)
+    return sorted((Member.from_instance(instance) for instance in describe_instances(aws, fleet_filters(fleet))), key=lambda member: member.instance_id)
 
 
 def check_launch_prerequisites(aws: AWS, spec: FleetSpec, network: StackNetwork) -> LaunchTarget:
-    """Preflight's read-only checks that a launch needs and a no-op run does not pay for, all in one
+    """The read-only checks (checks.py, preflight's too) that a launch needs and a no-op run does not pay for, all in one
     report before RunInstances: the subnet and the env group exist and share a VPC, the instance type
     is offered in the subnet's zone, the key pair exists, the AMI is available, and the fleet's count
     fits the vCPU quota minus what else runs (a warning where Service Quotas does not answer).
     """
     report = Report()
     zone = None
-    if PLANNED_ID not in (network.subnet_id, network.env_security_group_id):
-        zone = check_network(aws, PreflightInput(region=aws.region, subnet_id=network.subnet_id, security_group_id=network.env_security_group_id), report)
+    if not is_planned(network.subnet_id, network.env_security_group_id):
+        zone = check_network(aws, report, network.subnet_id, network.env_security_group_id)
     check_instance_type(aws, spec.instance_type, zone, report)
     if spec.key_name:
         check_key_pair(aws, spec.key_name, report)
@@ -323,9 +129,7 @@ def check_launch_prerequisites(aws: AWS, spec: FleetSpec, network: StackNetwork)
     except OSWorldError as exc:
         report.error(IMAGE, "osworld_image_id_map", exc.message)
     # The fleet's count is a target: its own VMs do not count against the quota twice.
-    quota = check_quota(aws, spec.instance_type, spec.count, "osworld_env_count", exclude_fleet=spec.fleet)
-    if quota.level:
-        report.findings.append(Finding(QUOTA, quota.level, quota.variable, quota.message))
+    quota = check_vcpu_quota(aws, report, spec.instance_type, spec.count, spec.fleet)
     if report.errors:
         raise OSWorldError(failure_message(report.errors), findings=[finding.as_dict() for finding in report.findings])
     warnings = [finding.message for finding in report.warnings]
@@ -335,7 +139,7 @@ def check_launch_prerequisites(aws: AWS, spec: FleetSpec, network: StackNetwork)
 
 
 def resolve_network(aws: AWS, spec: FleetSpec, check_mode: bool) -> StackNetwork:
-    if check_mode and PLANNED_ID in (spec.subnet_id, spec.security_group_id):
+    if check_mode and is_planned(spec.subnet_id, spec.security_group_id):
         # provision.yml in check mode: the network is only planned by the tasks before this one.
         return StackNetwork(PLANNED_ID, spec.subnet_id or PLANNED_ID, spec.security_group_id or PLANNED_ID)
     if spec.subnet_id and spec.security_group_id:

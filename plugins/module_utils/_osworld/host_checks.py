@@ -2,8 +2,8 @@
 """Preflight of the host machine: its inputs (no call), then its AMI, its instance type in the
 subnet's zone and, with osworld_manage_iam=false, the roles an administrator made (read-only).
 
-Called by the preflight module beside preflight.py's checks, into the same Report, so that every
-problem of a provision run is listed at once.
+Called by the preflight module beside preflight.py's checks, into the same Report (checks.py),
+so that every problem of a provision run is listed at once.
 """
 from __future__ import annotations
 
@@ -14,13 +14,12 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .aws import AWS
-from .errors import AWSCallError
-from .fleet import MAX_TTL_MINUTES
+from .checks import HOST, HOST_INPUTS, Report, check_instance_type, read_call
 from .defaults import DEFAULT_HOST_AMI, DEFAULT_HOST_INSTANCE_TYPE
-from .errors import DENIED_CODES
-from .preflight import HOST, HOST_INPUTS, INSTANCE_TYPE_PATTERN, Report, _call, check_instance_type
+from .errors import DENIED_CODES, AWSCallError
 from .tags import expiry_after
-from .validation import RESOURCE_ID_PATTERNS
+from .timestamps import MAX_TTL_MINUTES
+from .validation import INSTANCE_TYPE_PATTERN, RESOURCE_ID_PATTERNS
 
 MIN_VOLUME_GIB = 8
 IAM_NAME_LIMIT = 64
@@ -116,7 +115,7 @@ def check_host(aws: AWS, report: Report, host: HostInput, name_prefix: str, offe
 
 
 def _check_host_ami(aws: AWS, report: Report, ami: str) -> None:
-    found = _call(aws, report, HOST, "ec2", "describe_images", Filters=[{"Name": "image-id", "Values": [ami]}])
+    found = read_call(aws, report, HOST, "ec2", "describe_images", Filters=[{"Name": "image-id", "Values": [ami]}])
     if found is None:
         return
     images = [image for image in found.get("Images", []) if image.get("State") == "available"]

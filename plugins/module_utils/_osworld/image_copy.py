@@ -15,7 +15,7 @@ from typing import Any
 from .aws import AWS
 from .errors import OSWorldError
 from .images import AVAILABLE, DEFAULT_SCREEN_SIZE, IMAGE_HOME_REGION, check_map, describe_images, map_path, resolved_map
-from .stack import PLANNED_ID
+from .stack import PLANNED_ID, is_planned
 from .tags import (
     COMPONENT_KEY,
     MANAGED_BY_KEY,
@@ -241,7 +241,7 @@ def ensure_image(aws: AWS, spec: ImageSpec, check_mode: bool, progress: Progress
         image_id, state = start_copy(aws, AWS(replace(aws.params, region=copy.source_region)), copy), PENDING
         result.update(changed=True, copied=True)
         progress(f"copying {copy.source_image_id} from {copy.source_region} into {aws.region} as {image_id}")
-    if spec.wait and state != AVAILABLE and image_id != PLANNED_ID:
+    if spec.wait and state != AVAILABLE and not is_planned(image_id):
         state = str(wait_for_copy(aws, image_id, spec.wait_timeout, progress, sleep).get("State"))
     result.update(image_id=image_id, state=state, image_id_map=resolved_map(spec.image_id_map, aws.region, spec.screen_size, image_id))
     result["diff"] = {"before": {"image_id": None if result["copied"] else image_id}, "after": {"image_id": image_id}}

@@ -13,7 +13,7 @@ from typing import Any
 
 from .aws import AWS
 from .errors import AWSCallError, OSWorldError
-from .stack import PLANNED_ID
+from .stack import PLANNED_ID, is_planned
 from .validation import REGION_PATTERN, validate_resource_id, validate_screen_size
 
 # The official OSWorld AMI and the region it lives in: the collection's default map.
@@ -250,9 +250,9 @@ class LaunchImage:
 
 def launch_image(aws: AWS, image_id_map: Mapping[str, Any], screen_size: str) -> LaunchImage:
     """The map's AMI for aws.region, checked available (1 DescribeImages); a planned copy (check mode) is taken as is."""
-    image_id = PLANNED_ID if image_entry(image_id_map.get(aws.region), screen_size) == PLANNED_ID else resolve_image(image_id_map, aws.region, screen_size)
-    if image_id == PLANNED_ID:
+    if is_planned(image_entry(image_id_map.get(aws.region), screen_size)):
         return LaunchImage(PLANNED_ID, "/dev/sda1")
+    image_id = resolve_image(image_id_map, aws.region, screen_size)
     try:
         images = aws.call("ec2", "describe_images", ImageIds=[image_id])["Images"]
     except AWSCallError as exc:

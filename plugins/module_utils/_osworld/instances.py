@@ -1,5 +1,5 @@
 # This module util is PRIVATE to the collection. It may change without notice.
-"""EC2 instances in bulk: the batching, termination and state polling that fleets, the reaper and
+"""EC2 instances in bulk: the listing, batching, termination and state polling that fleets, the reaper and
 evaluation runs share. Every helper here costs one request per 1,000 instances."""
 from __future__ import annotations
 
@@ -24,6 +24,14 @@ POLL_INTERVAL = 5.0
 
 Sleep = Callable[[float], None]
 Clock = Callable[[], float]
+
+
+def describe_instances(aws: AWS, filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every instance the filters match, in pages of PAGE_SIZE."""
+    found: list[dict[str, Any]] = aws.paginate(
+        "ec2", "describe_instances", "Reservations[].Instances[]", Filters=filters, PaginationConfig={"PageSize": PAGE_SIZE}
+    )
+    return found
 
 
 def chunks(items: Sequence[str], size: int = API_BATCH) -> list[list[str]]:

@@ -27,7 +27,7 @@ from .aws import AWS
 from .errors import OSWorldError
 from .stack import find_env_security_groups
 from .client_vms import LAUNCHED_BY_CLIENT, LAUNCHED_BY_COLLECTION, is_client_vm, security_group_ids
-from .tags import EXPIRES_AT_KEY, FLEET_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, ROLE_KEY, tag_dict, tag_filters
+from .tags import EXPIRES_AT_KEY, FLEET_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, ROLE_ENV, ROLE_HOST, ROLE_KEY, tag_dict, tag_filters
 from .timestamps import iso_utc
 from .urls import backend_url, vnc_url
 
@@ -37,8 +37,6 @@ FILTER_VALUES_LIMIT = 200  # values per EC2 filter
 MAX_WORKERS = 16
 CACHE_FORMAT = 1
 
-ROLE_ENV = "env"
-ROLE_HOST = "host"
 GROUP_ENVS = "osworld_envs"
 GROUP_HOSTS = "osworld_hosts"
 FLEET_GROUP_PREFIX = "fleet_"

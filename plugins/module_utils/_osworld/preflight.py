@@ -2,27 +2,52 @@
 """Preflight: everything that can be checked before a playbook creates anything.
 
 Input checks are pure (no AWS call) and return findings; the AWS checks are read-only and few
-(provision.yml's re-run budget counts every call). Every error names the variable to fix, in the
+(provision.yml's re-run budget counts every call), and those a fleet's scale-up runs too live in
+checks.py. Every error names the variable to fix, in the
 playbook's spelling (osworld_*), so a user reads one line and knows what to change.
 """
 from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
 from .aws import AWS
-from .errors import DENIED_CODES, AWSCallError, OSWorldError, iam_action
+from .checks import (
+    COMMON,
+    ERROR,
+    FLEET_INPUTS,
+    HOST,
+    HOST_INPUTS,
+    IMAGE,
+    IMAGE_MAP,
+    INSTANCE_TYPE,
+    KEY_PAIR,
+    NETWORK,
+    NETWORK_INPUTS,
+    QUOTA,
+    WARNING,
+    Finding,
+    Report,
+    check_instance_type,
+    check_key_pair,
+    check_network,
+    check_vcpu_quota,
+    choose_subnet_zone,
+    denied_as_finding,
+    internal_reach_warning,
+)
+from .errors import OSWorldError
 from .image_copy import CopySpec, check_copy
 from .images import IMAGE_HOME_REGION, check_map, image_problem
-from .keys import KeySpec, creation_problem
-from .quota import check_quota
+from .keys import KeySpec
 from .tags import RESERVED_PREFIX
 from .validation import (
     ALL_FLEETS,
+    INSTANCE_TYPE_PATTERN,
     NAME_PATTERN,
     REGION_PATTERN,
     validate_cidr,
@@ -32,22 +57,7 @@ from .validation import (
     validate_resource_id,
 )
 
-ERROR = "error"
-WARNING = "warning"
-
 # Input checks (no API call), then the AWS checks, each of which implies the inputs it reads.
-COMMON = "common"
-IMAGE_MAP = "image_map"
-NETWORK_INPUTS = "network_inputs"
-FLEET_INPUTS = "fleet_inputs"
-IMAGE = "image"
-NETWORK = "network"
-INSTANCE_TYPE = "instance_type"
-KEY_PAIR = "key_pair"
-QUOTA = "quota"
-# The host machine's checks live in host_checks.py; their names are here with the others'.
-HOST_INPUTS = "host_inputs"
-HOST = "host"
 INPUT_CHECKS = (COMMON, IMAGE_MAP, NETWORK_INPUTS, FLEET_INPUTS, HOST_INPUTS)
 AWS_CHECKS = (IMAGE, NETWORK, INSTANCE_TYPE, KEY_PAIR, QUOTA, HOST)
 ALL_CHECKS = INPUT_CHECKS + AWS_CHECKS
@@ -62,20 +72,8 @@ IMPLIED_INPUTS = {
 
 # A guard against typos (5000 for 50), not an AWS limit: the vCPU quota check covers the real one.
 MAX_ENV_COUNT = 1000
-INSTANCE_TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$")
 KEY_NAME_PATTERN = re.compile(r"^[\x20-\x7e]{1,255}$")
 WHOLE_INTERNET = frozenset({"0.0.0.0/0", "::/0"})
-
-
-@dataclass(frozen=True)
-class Finding:
-    check: str
-    level: str
-    variable: str
-    message: str
-
-    def as_dict(self) -> dict[str, str]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -112,44 +110,6 @@ class PreflightInput:
         return bool(self.vpc_id or self.subnet_id)
 
 
-@dataclass
-class Report:
-    """What preflight found; `facts` carries what later roles can reuse (the AMI, the zone)."""
-
-    findings: list[Finding] = field(default_factory=list)
-    facts: dict[str, Any] = field(default_factory=dict)
-    skipped: list[dict[str, str]] = field(default_factory=list)
-    # Zones offering the env type, when preflight picks the zone of a subnet still to be created.
-    offered_zones: list[str] = field(default_factory=list)
-    # What the run takes from the environment rather than from a variable, said out loud.
-    notices: list[str] = field(default_factory=list)
-
-    @property
-    def errors(self) -> list[Finding]:
-        return [finding for finding in self.findings if finding.level == ERROR]
-
-    @property
-    def warnings(self) -> list[Finding]:
-        return [finding for finding in self.findings if finding.level == WARNING]
-
-    def error(self, check: str, variable: str, message: str) -> None:
-        self.findings.append(Finding(check, ERROR, variable, message))
-
-    def warn(self, check: str, variable: str, message: str) -> None:
-        self.findings.append(Finding(check, WARNING, variable, message))
-
-    def skip(self, check: str, reason: str) -> None:
-        self.skipped.append({"check": check, "reason": reason})
-
-    def guard(self, check: str, variable: str, validate: Callable[[], Any]) -> Any:
-        """Runs one validation function; its OSWorldError becomes an error finding."""
-        try:
-            return validate()
-        except OSWorldError as exc:
-            self.error(check, variable, exc.message)
-            return None
-
-
 def expand_checks(requested: Iterable[str]) -> list[str]:
     """The requested checks plus the input checks they depend on, in running order."""
     wanted = set(requested)
@@ -160,13 +120,6 @@ def expand_checks(requested: Iterable[str]) -> list[str]:
         wanted.add(COMMON)
     wanted.update(IMPLIED_INPUTS[check] for check in AWS_CHECKS if check in wanted)
     return [check for check in ALL_CHECKS if check in wanted]
-
-
-def failure_message(errors: Sequence[Finding]) -> str:
-    if len(errors) == 1:
-        return f"Preflight: {errors[0].message}"
-    listed = "; ".join(f"({number}) {finding.message}" for number, finding in enumerate(errors, 1))
-    return f"Preflight found {len(errors)} problems, nothing was created: {listed}"
 
 
 # Variables whose playbook default is read from the shell: OSWorld's guide tells users to export them.
@@ -298,13 +251,6 @@ def check_dedicated_network(report: Report, inputs: PreflightInput, internal_cid
         report.warn(NETWORK_INPUTS, "osworld_internal_cidr", internal_reach_warning(internal_cidr, subnet))
 
 
-def internal_reach_warning(internal_cidr: str, subnet_cidr: str) -> str:
-    return (
-        f"osworld_internal_cidr: {internal_cidr} does not contain the subnet {subnet_cidr}: the host in that subnet "
-        "cannot reach the VMs' backend (5000), VNC, Chrome and VLC ports"
-    )
-
-
 def check_admin_cidrs(report: Report, admin_cidrs: Sequence[str]) -> None:
     if isinstance(admin_cidrs, str) or not admin_cidrs:
         report.error(NETWORK_INPUTS, "osworld_admin_cidrs", "osworld_admin_cidrs: a list of at least one CIDR block is required")
@@ -347,7 +293,7 @@ def check_aws(aws: AWS, inputs: PreflightInput, checks: Sequence[str], report: R
     elif IMAGE in checks and report.facts.get("image_copy_source"):
         check_image_copy(aws, inputs, report)
     if NETWORK in checks and (inputs.adopts_network or inputs.security_group_id):
-        zone = check_network(aws, inputs, report) or zone
+        zone = check_network(aws, report, inputs.subnet_id, inputs.security_group_id, inputs.vpc_id, inputs.internal_cidr) or zone
     if zone:
         report.facts["availability_zone"] = zone
     if INSTANCE_TYPE in checks:
@@ -356,33 +302,20 @@ def check_aws(aws: AWS, inputs: PreflightInput, checks: Sequence[str], report: R
             report.offered_zones = offered_zones
             report.facts["subnet_zone"] = choose_subnet_zone(offered_zones)
     if KEY_PAIR in checks and inputs.key_name:
-        check_key_pair(aws, inputs.key_name, report, inputs)
+        create = KeySpec(name=inputs.key_name, key_file=inputs.key_file, public_key_file=inputs.key_public_file) if inputs.key_create else None
+        check_key_pair(aws, inputs.key_name, report, create)
     if QUOTA in checks:
         if inputs.env_count > 0:
-            check_vcpu_quota(aws, inputs, report)
+            verdict = check_vcpu_quota(aws, report, inputs.instance_type, inputs.env_count, inputs.fleet)
+            if verdict.skipped:
+                report.skip(QUOTA, verdict.skipped)
         else:
             report.skip(QUOTA, "osworld_env_count is 0")
     return report
 
 
-def _call(aws: AWS, report: Report, check: str, service: str, operation: str, **kwargs: Any) -> Any:
-    """One read call; a missing permission becomes a finding that names the IAM action to grant."""
-    try:
-        return aws.call(service, operation, **kwargs)
-    except AWSCallError as exc:
-        if exc.code in DENIED_CODES:
-            action = iam_action(service, operation)
-            report.error(
-                check,
-                action,
-                f"the AWS identity may not call {action} ({exc.code}: {exc.aws_message}); grant it (see policies/operator.json)",
-            )
-            return None
-        raise
-
-
 def check_image(aws: AWS, inputs: PreflightInput, image_id: str, report: Report) -> None:
-    found = _denied_as_finding(report, IMAGE, lambda: image_problem(aws, inputs.image_id_map, inputs.screen_size, image_id))
+    found = denied_as_finding(report, IMAGE, lambda: image_problem(aws, inputs.image_id_map, inputs.screen_size, image_id))
     if found is None:
         return
     problem, name = found
@@ -396,161 +329,10 @@ def check_image_copy(aws: AWS, inputs: PreflightInput, report: Report) -> None:
     """osworld_image_copy: the stack's copy exists (1 call), or the source AMI can be copied (1 more)."""
     source = report.facts["image_copy_source"]
     spec = CopySpec(inputs.name_prefix, inputs.screen_size, str(source["region"]), str(source["image_id"]), inputs.extra_tags)
-    found = _denied_as_finding(report, IMAGE, lambda: check_copy(aws, AWS(replace(aws.params, region=spec.source_region)), spec))
+    found = denied_as_finding(report, IMAGE, lambda: check_copy(aws, AWS(replace(aws.params, region=spec.source_region)), spec))
     if found is None:
         return
     problem, facts = found
     report.facts.update(facts)
     if problem:
         report.error(IMAGE, "osworld_image_source_region" if "osworld_image_source_region" in problem else "osworld_image_id_map", problem)
-
-
-def _denied_as_finding(report: Report, check: str, lookup: Callable[[], Any]) -> Any:
-    """Runs a read-only lookup; a missing permission becomes a finding naming the IAM action (None returned)."""
-    try:
-        return lookup()
-    except AWSCallError as exc:
-        if exc.code not in DENIED_CODES:
-            raise
-        action = iam_action("ec2", exc.operation)
-        report.error(check, action, f"the AWS identity may not call {action} ({exc.code}: {exc.aws_message}); grant it (see policies/operator.json)")
-        return None
-
-
-def check_network(aws: AWS, inputs: PreflightInput, report: Report) -> str | None:
-    """The adopted subnet (or VPC) and the given security group exist and share a VPC; returns the subnet's zone."""
-    zone, vpc_id = None, inputs.vpc_id
-    if inputs.subnet_id:
-        subnets = _describe_or_missing(aws, report, "describe_subnets", "Subnets", "osworld_subnet_id", inputs.subnet_id, SubnetIds=[inputs.subnet_id])
-        if subnets:
-            subnet = subnets[0]
-            if inputs.vpc_id and subnet.get("VpcId") != inputs.vpc_id:
-                report.error(
-                    NETWORK,
-                    "osworld_subnet_id",
-                    f"osworld_subnet_id: {inputs.subnet_id} is in {subnet.get('VpcId')}, not in osworld_vpc_id {inputs.vpc_id}",
-                )
-            vpc_id = subnet.get("VpcId")
-            report.facts["vpc_id"] = vpc_id
-            report.facts["subnet_cidr"] = subnet.get("CidrBlock")
-            if inputs.internal_cidr and subnet.get("CidrBlock"):
-                internal, cidr = ipaddress.ip_network(inputs.internal_cidr), ipaddress.ip_network(subnet["CidrBlock"])
-                if not cidr.subnet_of(internal):  # type: ignore[arg-type]
-                    report.warn(NETWORK, "osworld_internal_cidr", internal_reach_warning(str(internal), str(cidr)))
-            zone = str(subnet["AvailabilityZone"]) if subnet.get("AvailabilityZone") else None
-    elif inputs.vpc_id:
-        _describe_or_missing(aws, report, "describe_vpcs", "Vpcs", "osworld_vpc_id", inputs.vpc_id, VpcIds=[inputs.vpc_id])
-    if inputs.security_group_id:
-        check_security_group(aws, report, inputs.security_group_id, vpc_id, inputs.subnet_id)
-    return zone
-
-
-def check_security_group(aws: AWS, report: Report, group_id: str, vpc_id: str | None, subnet_id: str | None) -> None:
-    """The env security group exists and is in the subnet's VPC (RunInstances refuses a group of another VPC)."""
-    groups = _describe_or_missing(aws, report, "describe_security_groups", "SecurityGroups", "osworld_security_group_id", group_id, GroupIds=[group_id])
-    if groups and vpc_id and groups[0].get("VpcId") != vpc_id:
-        where = f"osworld_subnet_id {subnet_id} is" if subnet_id else "osworld_vpc_id is"
-        report.error(
-            NETWORK,
-            "osworld_security_group_id",
-            f"osworld_security_group_id: {group_id} is in {groups[0].get('VpcId')}, but {where} in {vpc_id}: "
-            "a VM's security groups must be in its subnet's VPC",
-        )
-
-
-def _describe_or_missing(
-    aws: AWS, report: Report, operation: str, key: str, variable: str, resource_id: str, **kwargs: Any
-) -> list[dict[str, Any]]:
-    try:
-        found = _call(aws, report, NETWORK, "ec2", operation, **kwargs)
-    except AWSCallError as exc:
-        if not exc.code.endswith((".NotFound", ".Malformed")):
-            raise
-        found = {key: []}
-    items = list((found or {}).get(key, []))
-    if found is not None and not items:
-        report.error(NETWORK, variable, f"{variable}: {resource_id} does not exist in {aws.region}")
-    return items
-
-
-def check_instance_type(
-    aws: AWS, instance_type: str, zone: str | None, report: Report, variable: str = "osworld_instance_type", check: str = INSTANCE_TYPE
-) -> list[str]:
-    """Errors unless the type is offered in the zone, or, with no zone, somewhere in the region.
-
-    With no zone, returns the zones that offer the type, found by the one call a region-wide
-    check would make: a subnet created without a zone goes wherever AWS puts it, and us-east-1e
-    has no t3.
-    """
-    if zone:
-        in_zone = [{"Name": "location", "Values": [zone]}, {"Name": "instance-type", "Values": [instance_type]}]
-        offered = _offerings(aws, report, "availability-zone", in_zone, check)
-        if offered is None or offered:
-            return []
-    found = _offerings(aws, report, "availability-zone", [{"Name": "instance-type", "Values": [instance_type]}], check)
-    if found is None:
-        return []
-    zones = sorted({str(offer["Location"]) for offer in found})
-    if zones and not zone:
-        return zones
-    report.error(check, variable, instance_type_message(instance_type, aws.region, zone, zones, variable))
-    return []
-
-
-def choose_subnet_zone(offered_zones: Sequence[str]) -> str:
-    """The first zone by name, so every run picks the same one."""
-    return min(offered_zones)
-
-
-def _offerings(
-    aws: AWS, report: Report, location_type: str, filters: list[dict[str, Any]], check: str = INSTANCE_TYPE
-) -> list[dict[str, Any]] | None:
-    found = _call(aws, report, check, "ec2", "describe_instance_type_offerings", LocationType=location_type, Filters=filters)
-    return None if found is None else list(found.get("InstanceTypeOfferings", []))
-
-
-def instance_type_message(instance_type: str, region: str, zone: str | None, zones: Sequence[str], variable: str = "osworld_instance_type") -> str:
-    if not zone:
-        return f"{variable}: {instance_type} is not offered in {region}; check the spelling or pick another type"
-    if zones:
-        return (
-            f"{variable}: {instance_type} is not offered in {zone} (the subnet's zone) but is in {', '.join(zones)}: "
-            "pick another type, or a subnet (osworld_subnet_id / osworld_availability_zone) in one of those zones"
-        )
-    return f"{variable}: {instance_type} is not offered in {zone} nor anywhere in {region}; check the spelling or pick another type"
-
-
-def check_key_pair(aws: AWS, key_name: str, report: Report, inputs: PreflightInput | None = None) -> None:
-    """The key pair exists; with osworld_key_create, a missing one can be made without overwriting a file."""
-    try:
-        found = _call(aws, report, KEY_PAIR, "ec2", "describe_key_pairs", KeyNames=[key_name])
-    except AWSCallError as exc:
-        if exc.code != "InvalidKeyPair.NotFound":
-            raise
-        found = {"KeyPairs": []}
-    if found is None or found.get("KeyPairs"):
-        return
-    if inputs is not None and inputs.key_create:
-        spec = KeySpec(name=key_name, key_file=inputs.key_file, public_key_file=inputs.key_public_file)
-        problem = creation_problem(spec, aws.region)
-        if problem:
-            report.error(KEY_PAIR, *problem)
-        else:
-            report.facts["key_pair_planned"] = key_name
-        return
-    report.error(
-        KEY_PAIR,
-        "osworld_key_name",
-        f"osworld_key_name: key pair '{key_name}' does not exist in {aws.region}; set osworld_key_create: true to create it "
-        f"(or import it: aws ec2 import-key-pair --region {aws.region} --key-name {key_name} ...), or leave osworld_key_name empty",
-    )
-
-
-def check_vcpu_quota(aws: AWS, inputs: PreflightInput, report: Report) -> None:
-    """The quota minus what runs must hold the fleet's count; its own VMs do not count (a target, not an addition)."""
-    verdict = check_quota(aws, inputs.instance_type, inputs.env_count, "osworld_env_count", exclude_fleet=inputs.fleet)
-    if verdict.skipped:
-        report.skip(QUOTA, verdict.skipped)
-    if verdict.level:
-        report.findings.append(Finding(QUOTA, verdict.level, verdict.variable, verdict.message))
-    report.facts.update(verdict.facts)

@@ -16,7 +16,7 @@ from typing import Any
 
 from .aws import AWS
 from .errors import AWSCallError
-from .instances import PAGE_SIZE
+from .instances import describe_instances
 from .tags import FLEET_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, ROLE_KEY, filters, tag_dict
 
 # Service Quotas codes of the on-demand vCPU quotas, by instance family.
@@ -145,13 +145,7 @@ def check_quota(aws: AWS, instance_type: str, count: int, variable: str, exclude
         # Service Quotas is optional: some endpoints (emulators, some partitions) do not answer.
         reason = f"Service Quotas did not answer for {code} ({exc.code}); the vCPU quota was not checked"
         return QuotaVerdict(WARNING, variable, f"{variable}: {reason}", skipped=reason)
-    running = aws.paginate(
-        "ec2",
-        "describe_instances",
-        "Reservations[].Instances[]",
-        Filters=filters(instance_state_name=list(COUNTED_STATES)),
-        PaginationConfig={"PageSize": PAGE_SIZE},
-    )
+    running = describe_instances(aws, filters(instance_state_name=list(COUNTED_STATES)))
     unknown = {str(item.get("InstanceType")) for item in running if instance_vcpus(item) is None and in_same_quota(str(item.get("InstanceType", "")), code)}
     type_vcpus = describe_type_vcpus(aws, sorted(unknown | {instance_type}))
     if instance_type not in type_vcpus:

@@ -24,14 +24,12 @@ from typing import Any
 from .aws import AWS
 from .client_vms import is_client_vm
 from .client_vms import LAUNCHED_BY_CLIENT, LAUNCHED_BY_COLLECTION
-from .fleet import ROLE_ENV
-from .instances import LIVE_STATES, PAGE_SIZE, chunks, terminate, wait_for_state
+from .instances import LIVE_STATES, chunks, describe_instances, terminate, wait_for_state
 from .stack import find_env_security_groups
-from .tags import EXPIRES_AT_KEY, FLEET_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, ROLE_KEY, filters, tag_dict, tag_filters
+from .tags import EXPIRES_AT_KEY, FLEET_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, ROLE_ENV, ROLE_HOST, ROLE_KEY, filters, tag_dict, tag_filters
 from .timestamps import MAX_TTL_MINUTES, format_utc, parse_utc
 from .validation import validate_range, validate_resource_id
 
-ROLE_HOST = "host"
 REASON_EXPIRED = "expired"
 REASON_CLIENT_VM = "untagged client VM past ttl"
 # Values per EC2 filter.
@@ -130,19 +128,13 @@ def candidates(aws: AWS, policy: ReapPolicy, extra_env_group_ids: Sequence[str])
         vpc_ids.update(group["VpcId"] for group in described)
     roles = [ROLE_ENV, ROLE_HOST] if policy.include_hosts else [ROLE_ENV]
     tagged_filters = tag_filters({MANAGED_BY_KEY: MANAGED_BY_VALUE}) + filters(**{f"tag:{ROLE_KEY}": roles, "instance_state_name": list(LIVE_STATES)})
-    instances = _describe(aws, tagged_filters)
+    instances = describe_instances(aws, tagged_filters)
     if policy.untagged:
         # Membership filters (instance.group-id) miss interface-launched VMs on some endpoints, so the
         # client's VMs are found by VPC and judged by their groups client-side.
         for vpc_chunk in chunks(sorted(vpc_ids), FILTER_VALUES_LIMIT):
-            instances.extend(_describe(aws, filters(vpc_id=vpc_chunk, instance_state_name=list(LIVE_STATES))))
+            instances.extend(describe_instances(aws, filters(vpc_id=vpc_chunk, instance_state_name=list(LIVE_STATES))))
     return instances, env_group_ids
-
-
-def _describe(aws: AWS, instance_filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return aws.paginate(
-        "ec2", "describe_instances", "Reservations[].Instances[]", Filters=instance_filters, PaginationConfig={"PageSize": PAGE_SIZE}
-    )
 
 
 def reap(

@@ -15,7 +15,7 @@ COMPONENT_INTERNET_GATEWAY = "internet-gateway"
 COMPONENT_ROUTE_TABLE = "route-table"
 COMPONENT_ENV_SECURITY_GROUP = "env-security-group"
 COMPONENT_HOST_SECURITY_GROUP = "host-security-group"
-# Stands for the id of a resource that check mode would create.
+# Stands for the id of a resource that check mode would create; tested with is_planned() only.
 PLANNED_ID = "(created)"
 
 
@@ -30,6 +30,11 @@ class StackNetwork:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def is_planned(*resource_ids: object) -> bool:
+    """True when any of the ids stands for a resource that check mode only plans (PLANNED_ID)."""
+    return PLANNED_ID in resource_ids
 
 
 def find_env_security_groups(aws: AWS, stack: str | None = None) -> list[dict[str, Any]]:

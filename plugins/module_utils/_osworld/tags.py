@@ -11,6 +11,9 @@ from .timestamps import format_utc
 MANAGED_BY_KEY = "osworld:managed-by"
 MANAGED_BY_VALUE = "osworld.aws"
 ROLE_KEY = "osworld:role"
+# The values of ROLE_KEY: an OSWorld env VM, or the host that runs the evaluations.
+ROLE_ENV = "env"
+ROLE_HOST = "host"
 FLEET_KEY = "osworld:fleet"
 # On the VMs of an evaluation run (evaluate.yml): the run id.
 RUN_KEY = "osworld:run"

@@ -18,6 +18,7 @@ RESOURCE_ID_PATTERNS = {
 SCREEN_SIZE_PATTERN = re.compile(r"^\d{3,5}x\d{3,5}$")
 # Fleet names and the stack prefix: safe in tags, Names and Ansible group names.
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+INSTANCE_TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$")
 # The fleet name that means every fleet (teardown only).
 ALL_FLEETS = "all"
 

@@ -1,11 +1,12 @@
-"""The TTL scheduler role's ARN as stack_info finds it: which call each case makes, and the ARN."""
+"""stack.py: the TTL scheduler role's ARN as stack_info finds it (which call each case makes, and the ARN),
+and a check-mode planned id recognised in one place."""
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
 
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.stack import admin_iam_arn, find_scheduler_role_arn
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.stack import PLANNED_ID, admin_iam_arn, find_scheduler_role_arn, is_planned
 
 ROLE = "osworld-ttl-scheduler-us-east-1"
 OWNED_ARN = f"arn:aws:iam::123456789012:role/{ROLE}"
@@ -66,3 +67,11 @@ def test_no_ttl_and_no_managed_iam_makes_no_call() -> None:
     aws = FakeAWS()
     assert find_scheduler_role_arn(aws, ROLE, manage_iam=False, enable_ttl=False) == ""  # type: ignore[arg-type]
     assert aws.calls == []
+
+
+def test_is_planned_is_true_when_any_id_is_only_planned() -> None:
+    assert is_planned(PLANNED_ID)
+    assert is_planned("subnet-0123456789abcdef0", PLANNED_ID)
+    assert not is_planned("subnet-0123456789abcdef0", "sg-0123456789abcdef0")
+    assert not is_planned(None, "")
+    assert not is_planned()

@@ -1,10 +1,9 @@
-"""One reading of AWS timestamps for the fleet, the reaper and the inventory; one form of URLs."""
+"""timestamps.py: one reading of AWS timestamps for the fleet, the reaper and the inventory."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.timestamps import format_utc, iso_utc, parse_utc
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.urls import backend_url, vnc_url
 
 
 def test_naive_datetimes_and_text_are_read_as_utc() -> None:
@@ -23,9 +22,3 @@ def test_written_form_is_whole_seconds_in_utc() -> None:
     moment = datetime(2026, 1, 2, 4, 4, 5, 999999, tzinfo=timezone(timedelta(hours=1)))
     assert format_utc(moment) == "2026-01-02T03:04:05Z"
     assert iso_utc("garbled") == "garbled" and iso_utc(None) is None
-
-
-def test_urls_only_for_known_addresses() -> None:
-    assert vnc_url("203.0.113.9") == "http://203.0.113.9:5910/vnc.html"
-    assert backend_url("10.0.0.5") == "http://10.0.0.5:5000"
-    assert vnc_url(None) is None and backend_url("") is None

@@ -1,4 +1,4 @@
-"""Who may be reaped: the selection rules, including the age boundary moto cannot reach."""
+"""reaper.py: who may be reaped, including the age boundary moto cannot reach and hosts without an expiry."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -6,15 +6,10 @@ from typing import Any
 
 import pytest
 
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.errors import OSWorldError
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.reaper import (
-    REASON_CLIENT_VM,
-    REASON_EXPIRED,
-    ReapPolicy,
-    judge,
-    select,
-)
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.client_vms import security_group_ids
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.errors import OSWorldError
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.reaper import REASON_CLIENT_VM, REASON_EXPIRED, ReapPolicy, judge, select
+from tests.support.described import running_instance as vm
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
 ENV_SG = "sg-0e0e0e0e0e0e0e0e0"
@@ -128,3 +123,15 @@ def test_select_sorts_dedupes_and_drops_strangers() -> None:
 def test_ttl_is_validated() -> None:
     with pytest.raises(OSWorldError, match="ttl_minutes"):
         ReapPolicy(ttl_minutes=-1).validate()
+
+
+def test_a_host_without_an_expiry_is_kept_without_a_warning_and_one_with_a_past_expiry_goes() -> None:
+    from datetime import datetime, timezone
+
+    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    host = vm("i-5", {"osworld:managed-by": "osworld.aws", "osworld:role": "host"}, ["sg-0b0b0b0b0b0b0b0b0"])
+    kept = judge(host, set(), now, ReapPolicy(include_hosts=True))
+    assert kept is not None and not kept.reap and "never reaped" not in kept.reason
+    expired = vm("i-6", {"osworld:managed-by": "osworld.aws", "osworld:role": "host", "osworld:expires-at": "2025-12-31T00:00:00Z"}, [])
+    verdict = judge(expired, set(), now, ReapPolicy(include_hosts=True))
+    assert verdict is not None and verdict.reap

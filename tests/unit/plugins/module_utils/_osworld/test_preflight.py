@@ -1,4 +1,4 @@
-"""Preflight's pure checks: every bad input gives one error naming the variable, good input none."""
+"""preflight.py's input checks: every bad input gives one error naming the variable, good input none; exported variables are said out loud."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -6,28 +6,23 @@ from typing import Any
 
 import pytest
 
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.checks import ERROR, Finding, failure_message
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.errors import OSWorldError
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.preflight import (
     ALL_CHECKS,
-    ERROR,
     INPUT_CHECKS,
-    Finding,
     PreflightInput,
     check_inputs,
-    choose_subnet_zone,
+    environment_notices,
     expand_checks,
-    failure_message,
-    instance_type_message,
 )
 
 AMI = "ami-0d23263edb96951d8"
-OTHER_AMI = "ami-0a0e5d9c7acc336f1"
 GOOD = PreflightInput(
     region="us-east-1",
     image_id_map={"us-east-1": {"1920x1080": AMI}},
     admin_cidrs=("203.0.113.7/32",),
 )
-
 # (field overrides, variable the error must name): each is one bad input.
 BAD_INPUTS: list[tuple[dict[str, Any], str]] = [
     ({"region": "us_east_1"}, "osworld_region"),
@@ -196,16 +191,6 @@ def test_aws_checks_imply_the_inputs_they_read() -> None:
         expand_checks(["everything"])
 
 
-def test_instance_type_messages_name_the_variable_and_the_zones() -> None:
-    assert instance_type_message("t3.bogus", "us-east-1", None, []).startswith("osworld_instance_type: t3.bogus is not offered in us-east-1")
-    message = instance_type_message("p5.48xlarge", "us-east-1", "us-east-1e", ["us-east-1a"])
-    assert "us-east-1e" in message and "us-east-1a" in message and "osworld_subnet_id" in message
-
-
-def test_subnet_zone_is_the_first_offering_zone_by_name() -> None:
-    assert choose_subnet_zone(["us-east-1f", "us-east-1b", "us-east-1c"]) == "us-east-1b"
-
-
 def test_image_copy_turns_a_missing_region_into_a_planned_copy() -> None:
     west = replace(GOOD, region="eu-west-1")
     missing = check_inputs(west, ["common", "image_map"])
@@ -217,3 +202,15 @@ def test_image_copy_turns_a_missing_region_into_a_planned_copy() -> None:
     assert "image_id" not in planned.facts
     wrong_source = check_inputs(replace(west, image_copy=True, image_source_region="ap-east-1"), ["common", "image_map"])
     assert [e.variable for e in wrong_source.errors] == ["osworld_image_source_region"]
+
+
+SUBNET = "subnet-0123456789abcdef0"
+GROUP = "sg-0123456789abcdef0"
+
+
+def test_exported_subnet_and_group_are_said_only_when_they_come_from_the_environment() -> None:
+    inputs = PreflightInput(region="us-east-1", subnet_id=SUBNET, security_group_id=GROUP)
+    environ = {"AWS_SUBNET_ID": SUBNET, "AWS_SECURITY_GROUP_ID": GROUP}
+    assert environment_notices(inputs, environ) == [f"adopting {SUBNET} from AWS_SUBNET_ID", f"using security group {GROUP} from AWS_SECURITY_GROUP_ID"]
+    assert environment_notices(inputs, {"AWS_SUBNET_ID": "subnet-0fffffffffffffff0"}) == []
+    assert environment_notices(PreflightInput(region="us-east-1"), environ) == []

@@ -36,8 +36,9 @@ from ansible_collections.osworld.aws.plugins.module_utils._osworld.inventory imp
 )
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.timestamps import iso_utc
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.client_vms import is_untagged, security_group_ids
+from tests.support.fault_state import tags_of
 
-FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "inventory_pages.json").read_text())
+FIXTURE = json.loads((Path(__file__).resolve().parents[3] / "fixtures" / "inventory_pages.json").read_text())
 REGION = FIXTURE["region"]
 ID_OF = {name: instance_id for instance_id, name in FIXTURE["names"].items()}
 INSTANCES: list[dict[str, Any]] = [
@@ -63,10 +64,6 @@ def names(hosts: list[Host]) -> set[str]:
 
 def instance(name: str) -> dict[str, Any]:
     return copy.deepcopy(next(item for item in INSTANCES if item["InstanceId"] == ID_OF[name]))
-
-
-def tags_of(item: dict[str, Any]) -> dict[str, str]:
-    return {tag["Key"]: tag["Value"] for tag in item.get("Tags") or ()}
 
 
 def _matches(item: dict[str, Any], name: str, values: list[str]) -> bool:

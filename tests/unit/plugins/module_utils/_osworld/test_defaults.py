@@ -12,7 +12,7 @@ from ansible_collections.osworld.aws.plugins.module_utils._osworld.defaults impo
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.errors import OSWorldError
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.images import OFFICIAL_IMAGE_ID
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[5]
 ROLES = sorted(path for path in (REPO / "roles").iterdir() if (path / "defaults" / "main.yml").exists())
 DOC_BLOCKS = re.compile(r'^(DOCUMENTATION|EXAMPLES|RETURN) = r"""\n.*?^"""', re.S | re.M)
 
