@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import threading
 import time
@@ -23,6 +24,8 @@ AMI = "ami-0d23263edb96951d8"
 INSTANCE_TYPE = "t3.small"  # not OSWorld's hard-coded t3.medium
 SECRET = "sk-test-4f1e9c0d7b2a"
 MODEL = "test-model"
+# The held run's progress line; the minutes depend on how fast this machine is.
+HELD_PROGRESS = re.compile(r"0/4 tasks done \(chrome 0/2, gimp 0/2\), 2 VMs running, \d+ min elapsed")
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +122,7 @@ def group_members(pgid: int) -> list[int]:
 
 
 def release_after_polls(aws: AWSHarness, checkout: Path, polls: int) -> None:
-    wait_until(lambda: aws.proxy.actions("ec2").count("DescribeInstances") >= polls, f"{polls} polls")
+    wait_until(lambda: aws.proxy.actions("ec2", collection_only=True).count("DescribeInstances") >= polls, f"{polls} polls")
     (checkout / "hold").unlink()
 
 
@@ -163,9 +166,10 @@ def test_a_run_launches_the_maps_vms_reports_progress_and_scores_and_leaves_noth
     aws.proxy.clear()
     again = evaluate(aws, checkout, venv)
     assert again.rc == 0 and again.changed == 0, again.failure_messages()
-    assert module_result(again)["progress"] == "0/4 tasks done (chrome 0/2, gimp 0/2), 2 VMs running, 0 min elapsed"
+    assert HELD_PROGRESS.fullmatch(module_result(again)["progress"]), module_result(again)["progress"]
     assert aws.proxy.mutating_actions() == []
-    assert aws.proxy.actions("ec2").count("DescribeInstances") == 1
+    # OSWorld's runner, in the background, may poll its own VMs meanwhile: those calls are not the playbook's.
+    assert aws.proxy.actions("ec2", collection_only=True).count("DescribeInstances") == 1
 
     # Waiting: the run is released after two polls, so the wait prints lines before the score.
     aws.proxy.clear()
@@ -176,8 +180,9 @@ def test_a_run_launches_the_maps_vms_reports_progress_and_scores_and_leaves_noth
     release.join()
     assert done.rc == 0, done.failure_messages() or done.stdout[-3000:]
     result = module_result(done)
-    assert result["progress_lines"][:2] == ["run-a: 0/4 tasks done (chrome 0/2, gimp 0/2), 2 VMs running, 0 min elapsed"] * 2
-    assert "run-a: 0/4 tasks done (chrome 0/2, gimp 0/2), 2 VMs running, 0 min elapsed" in done.stdout
+    lines = result["progress_lines"]
+    assert len(lines) >= 2 and all(re.fullmatch(rf"run-a: {HELD_PROGRESS.pattern}", line) for line in lines[:2]), lines
+    assert re.search(rf"run-a: {HELD_PROGRESS.pattern}", done.stdout)
 
     summary = json.loads((checkout / "results" / "run-a" / "summary.json").read_text())
     assert result["summary"] == summary

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 READ_ONLY_PREFIXES = ("Describe", "Get", "List")
+COLLECTION_AGENT = "osworld.aws/"
 CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 
 
@@ -33,10 +34,16 @@ class Call:
     action: str
     status: int
     injected: str | None = None
+    user_agent: str = ""
 
     @property
     def mutating(self) -> bool:
         return not self.action.startswith(READ_ONLY_PREFIXES)
+
+    @property
+    def by_collection(self) -> bool:
+        """Made by the collection's code (aws.py adds its name to botocore's User-Agent), not by OSWorld's client."""
+        return COLLECTION_AGENT in self.user_agent
 
 
 @dataclass
@@ -130,12 +137,15 @@ class AWSProxy:
         with self._lock:
             self.calls.clear()
 
-    def actions(self, service: str | None = None, include_injected: bool = False) -> list[str]:
+    def actions(self, service: str | None = None, include_injected: bool = False, collection_only: bool = False) -> list[str]:
+        """The calls' actions in order; `collection_only` leaves out what OSWorld's own client called."""
         with self._lock:
             return [
                 call.action
                 for call in self.calls
-                if (service is None or call.service == service) and (include_injected or call.injected is None)
+                if (service is None or call.service == service)
+                and (include_injected or call.injected is None)
+                and (call.by_collection or not collection_only)
             ]
 
     def mutating_actions(self) -> list[str]:
@@ -200,42 +210,47 @@ class AWSProxy:
                 headers = {key.lower(): value for key, value in self.headers.items()}
                 action = action_of(self.command, self.path, headers, body)
                 service, region = scope_of(headers)
+                agent = headers.get("user-agent", "")
+
+                def call_of(status: int, injected: str | None = None) -> Call:
+                    return Call(service, region, action, status, injected, agent)
+
                 quota = proxy._quota_answer(action, body)
                 if quota is not None:
-                    proxy._record(Call(service, region, action, 200))
+                    proxy._record(call_of(200))
                     self._answer(200, quota, "application/x-amz-json-1.1")
                     return
                 fault = proxy.faults.pick(action)
                 if fault == "reset":
-                    proxy._record(Call(service, region, action, 0, fault))
+                    proxy._record(call_of(0, fault))
                     self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     self.close_connection = True
                     self.connection.close()
                     return
                 if fault:
                     status, payload, content_type = fault_response(fault, service)
-                    proxy._record(Call(service, region, action, status, fault))
+                    proxy._record(call_of(status, fault))
                     self._answer(status, payload, content_type)
                     return
                 if proxy.before_forward:
-                    proxy.before_forward(Call(service, region, action, 0))
+                    proxy.before_forward(call_of(0))
                 if proxy.honour_client_tokens and action == "RunInstances" and token_and_parameters(body)[0]:
                     status, payload, content_type, answered = proxy._token_answer(action, body, lambda: self._forward(body))
                     if answered:
                         # Nothing reached moto: recorded as answered by the proxy, so not a mutating call.
-                        proxy._record(Call(service, region, action, status, answered))
+                        proxy._record(call_of(status, answered))
                         self._answer(status, payload, content_type)
                         return
                 else:
                     status, payload, content_type = self._forward(body)
-                call = Call(service, region, action, status)
+                call = call_of(status)
                 if proxy.before_answer and proxy.before_answer(call):
                     proxy._record(call)
                     self._drop()
                     return
                 if proxy.faults.lose(action):
                     status, payload, content_type = fault_response("server_error", service)
-                    proxy._record(Call(service, region, action, status, "lost"))
+                    proxy._record(call_of(status, "lost"))
                     self._answer(status, payload, content_type)
                     return
                 self._answer(status, payload, content_type)
