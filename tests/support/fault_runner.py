@@ -97,12 +97,14 @@ def run_killed(
     )
     killed = threading.Event()
     lock = threading.Lock()
+    killing: list[Call] = []
 
     def before_answer(call: Call) -> bool:
         with lock:
             if killed.is_set() or not when(call):
                 return False
             killed.set()
+            killing.append(call)
         kill_tree(process.pid)
         return True
 
@@ -111,4 +113,10 @@ def run_killed(
         stdout, stderr = process.communicate(timeout=timeout)
     finally:
         harness.proxy.before_answer = None
+    if killing:
+        # The proxy records the killing call once this hook has returned, which can be after the
+        # playbook is dead: wait for it, so that a test's proxy.clear() right after never misses it.
+        deadline = time.monotonic() + 30
+        while not any(call is killing[0] for call in list(harness.proxy.calls)) and time.monotonic() < deadline:
+            time.sleep(0.01)
     return KilledRun(process.returncode, killed.is_set(), stdout, stderr)
