@@ -225,7 +225,7 @@ def test_provision_with_host_and_ttl_answers(awx: AWXJob, aws: AWSHarness) -> No
 
 
 def test_envs_scales_the_fleet_and_the_defaults_tear_it_down(awx: AWXJob, aws: AWSHarness) -> None:
-    awx.launch("provision")
+    aws.provisioned()  # what the provision template makes (its own tests above)
     awx.launch("envs", {"osworld_env_count": 3})
     assert len(tagged_instances(aws, osworld_role="env", osworld_fleet="default")) == 3
 
@@ -235,7 +235,7 @@ def test_envs_scales_the_fleet_and_the_defaults_tear_it_down(awx: AWXJob, aws: A
 
 
 def test_reap_check_lists_then_run_terminates_expired_vms_and_spares_the_host(awx: AWXJob, aws: AWSHarness) -> None:
-    awx.launch("provision", {"osworld_host_launch": "true"})
+    aws.provisioned({"osworld_host_launch": True})
     awx.launch("envs", {"osworld_env_count": 2, "osworld_ttl_minutes": 0})
     assert len(tagged_instances(aws, osworld_role="env")) == 2
 
@@ -248,7 +248,7 @@ def test_reap_check_lists_then_run_terminates_expired_vms_and_spares_the_host(aw
 
 
 def test_teardown_defaults_keep_the_network_and_the_network_answer_removes_everything(awx: AWXJob, aws: AWSHarness) -> None:
-    awx.launch("provision", {"osworld_host_launch": "true", "osworld_enable_ttl": "true"})
+    aws.provisioned({"osworld_host_launch": True, "osworld_enable_ttl": True})
     awx.launch("envs", {"osworld_env_count": 1})
 
     awx.launch("teardown")
@@ -280,7 +280,7 @@ def test_image_copies_the_ami_into_the_credentials_region_once_and_teardown_dere
 
 def test_inventory_source_lists_the_vms_with_the_source_vars_as_environment(awx: AWXJob, aws: AWSHarness) -> None:
     """AWX runs an SCM inventory source as ansible-inventory, its source_vars as environment variables."""
-    awx.launch("provision", {"osworld_host_launch": "true"})
+    aws.provisioned({"osworld_host_launch": True})
     awx.launch("envs", {"osworld_env_count": 2})
     source = configure_tasks()["awx.awx.inventory_source"]["awx.awx.inventory_source"]
     configured = {"osworld_region": "us-east-1", "osworld_endpoint_url": aws.proxy.url}

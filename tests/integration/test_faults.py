@@ -135,7 +135,7 @@ def test_provision_killed_during_security_group_changes_converges_on_rerun(aws: 
 
 def test_killed_while_replacing_admin_cidrs_converges_on_rerun(aws: AWSHarness) -> None:
     """New rules are added before old ones go: a kill in between leaves both, the re-run removes the old."""
-    ok(aws.playbook("provision.yml", {"osworld_admin_cidrs": ADMIN}))
+    aws.provisioned({"osworld_admin_cidrs": ADMIN})
     wider = ["198.51.100.0/24", "203.0.113.7/32"]
     killed = run_killed(aws, "provision.yml", {"osworld_admin_cidrs": ["198.51.100.0/24"]}, nth_call("AuthorizeSecurityGroupIngress"))
     assert killed.killed
@@ -148,7 +148,7 @@ def test_killed_while_replacing_admin_cidrs_converges_on_rerun(aws: AWSHarness) 
 
 
 def test_teardown_killed_between_group_deletes_converges_on_rerun(aws: AWSHarness) -> None:
-    ok(aws.playbook("provision.yml", {"osworld_admin_cidrs": ADMIN}))
+    aws.provisioned({"osworld_admin_cidrs": ADMIN})
     killed = run_killed(aws, "teardown.yml", {"osworld_teardown_network": True}, nth_call("DeleteSecurityGroup"))
     assert killed.killed
     assert len(managed_resources(aws.client())["security_groups"]) == 1

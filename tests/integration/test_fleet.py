@@ -58,7 +58,7 @@ def fleet_result(run: Any) -> dict[str, Any]:
 
 
 def test_scale_0_5_5_2_0_is_exact_and_a_rerun_makes_no_mutating_call(aws: AWSHarness) -> None:
-    assert aws.playbook("provision.yml").rc == 0
+    aws.provisioned()
     subnet_id, group_id = stack_network(aws)
 
     aws.proxy.clear()
@@ -127,7 +127,7 @@ def test_scale_0_5_5_2_0_is_exact_and_a_rerun_makes_no_mutating_call(aws: AWSHar
 
 
 def test_two_fleets_side_by_side_never_touch_each_other(aws: AWSHarness) -> None:
-    assert aws.playbook("provision.yml").rc == 0
+    aws.provisioned()
     assert envs(aws, 3, "a").rc == 0
     assert envs(aws, 2, "b").rc == 0
     b = live_fleet(aws, "b")
@@ -143,7 +143,7 @@ def test_two_fleets_side_by_side_never_touch_each_other(aws: AWSHarness) -> None
 
 
 def test_check_mode_reports_the_plan_and_changes_nothing(aws: AWSHarness) -> None:
-    assert aws.playbook("provision.yml").rc == 0
+    aws.provisioned()
     assert envs(aws, 2).rc == 0
     before = state_of(aws)
 
@@ -192,7 +192,7 @@ def test_without_a_stack_it_fails_before_launching(aws: AWSHarness) -> None:
 
 
 def test_bad_input_fails_naming_the_variable_and_launches_nothing(aws: AWSHarness) -> None:
-    assert aws.playbook("provision.yml").rc == 0
+    aws.provisioned()
     aws.proxy.clear()
     run = envs(aws, 1, osworld_image_id_map={"eu-west-1": AMI})
     assert run.rc != 0
@@ -235,7 +235,7 @@ def test_explicit_network_key_screen_size_map_and_extra_tags(aws: AWSHarness) ->
 
 def test_a_surplus_found_after_launching_is_terminated_so_the_count_is_exact(aws: AWSHarness) -> None:
     """A crashed earlier run whose launch becomes visible only now: the re-count catches it."""
-    assert aws.playbook("provision.yml").rc == 0
+    aws.provisioned()
     subnet_id, group_id = stack_network(aws)
     ec2 = aws.client()
     stray_tags = [
@@ -272,7 +272,7 @@ def test_a_surplus_found_after_launching_is_terminated_so_the_count_is_exact(aws
 
 
 def test_a_run_killed_right_after_run_instances_converges_on_rerun(aws: AWSHarness) -> None:
-    assert aws.playbook("provision.yml").rc == 0
+    aws.provisioned()
     # The whole process tree dies once moto has launched and before the answer reaches the module
     # (ansible-core's workers call setsid(), so killing ansible-playbook's group alone is not enough).
     killed = run_killed(aws, "envs.yml", {"osworld_env_count": 4}, nth_call("RunInstances"))
@@ -291,7 +291,7 @@ def test_a_run_killed_right_after_run_instances_converges_on_rerun(aws: AWSHarne
 
 
 def test_fleet_all_only_tears_down(aws: AWSHarness) -> None:
-    assert aws.playbook("provision.yml").rc == 0
+    aws.provisioned()
     run = envs(aws, 2, "all")
     assert run.rc != 0
     assert any("fleet: 'all' only tears" in message for message in run.failure_messages())
@@ -299,7 +299,7 @@ def test_fleet_all_only_tears_down(aws: AWSHarness) -> None:
 
 
 def test_backend_wait_is_bounded_and_says_why(aws: AWSHarness) -> None:
-    assert aws.playbook("provision.yml").rc == 0
+    aws.provisioned()
     run = envs(aws, 1, osworld_wait_for_backend=True, osworld_env_wait_timeout=2)
     assert run.rc != 0
     assert any("OSWorld backend not answering after 2 s" in message for message in run.failure_messages()), run.stdout

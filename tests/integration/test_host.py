@@ -102,8 +102,7 @@ def test_host_machine_instance_profile_and_ttl_role(aws: AWSHarness) -> None:
 
 
 def test_rerun_changes_nothing_and_calls_nothing_mutating(aws: AWSHarness) -> None:
-    provision(aws)
-    aws.proxy.clear()
+    aws.provisioned(HOST)
 
     again = provision(aws)
 
@@ -113,7 +112,7 @@ def test_rerun_changes_nothing_and_calls_nothing_mutating(aws: AWSHarness) -> No
 
 
 def test_a_terminated_host_is_replaced_and_a_stopped_one_started(aws: AWSHarness) -> None:
-    provision(aws)
+    aws.provisioned(HOST)
     ec2 = aws.client()
     (first,) = host_machines(aws)
     ec2.stop_instances(InstanceIds=[first["InstanceId"]])
@@ -169,7 +168,7 @@ def test_bad_host_input_fails_before_anything_is_created(aws: AWSHarness, bad: d
 
 
 def test_teardown_keeps_the_host_unless_asked_and_deletes_only_this_stacks_iam(aws: AWSHarness) -> None:
-    provision(aws)
+    aws.provisioned(HOST)
     # The same stack name in another region: IAM is account-wide, its roles must survive.
     west = {"osworld_region": "us-west-2", "osworld_image_id_map": {"us-west-2": {"1920x1080": "ami-0d23263edb96951d8"}}}
     provision(aws, west, env={"AWS_REGION": "us-west-2"})
@@ -217,7 +216,7 @@ def make_checkout(root: Path, env_text: str = "") -> Path:
 
 
 def test_client_playbook_writes_the_stacks_env_into_a_checkout(aws: AWSHarness, tmp_path: Path) -> None:
-    provision(aws)
+    aws.provisioned(HOST)
     checkout = make_checkout(tmp_path / "OSWorld", "OPENAI_API_KEY=sk-own\nAWS_REGION=eu-west-1\n")
     client_vars = {"osworld_client_hosts": "localhost", "osworld_client_dir": str(checkout)}
 

@@ -202,7 +202,7 @@ def test_fleet_playbooks_refuse_bad_input_without_any_call(aws: AWSHarness, play
 
 
 def test_fleet_playbooks_preflight_makes_no_call_and_the_noop_fleet_stays_within_five(aws: AWSHarness) -> None:
-    assert aws.playbook("provision.yml").rc == 0
+    aws.provisioned()
     assert aws.playbook("envs.yml", {"osworld_env_count": 2}).rc == 0
     aws.proxy.clear()
     noop = aws.playbook("envs.yml", {"osworld_env_count": 2})

@@ -106,7 +106,7 @@ def test_fresh_account_gets_the_guides_network_groups_and_env_file(aws: AWSHarne
 
 
 def test_second_run_changes_nothing_and_makes_no_mutating_call(aws: AWSHarness) -> None:
-    assert aws.playbook("provision.yml").rc == 0
+    aws.provisioned()
     aws.proxy.clear()
     run = aws.playbook("provision.yml")
     assert run.rc == 0, run.stdout
@@ -116,7 +116,7 @@ def test_second_run_changes_nothing_and_makes_no_mutating_call(aws: AWSHarness) 
 
 
 def test_drift_is_repaired_and_descriptions_updated_in_place(aws: AWSHarness) -> None:
-    assert aws.playbook("provision.yml").rc == 0
+    aws.provisioned()
     ec2 = aws.client()
     group_id = managed_groups(aws)["env-security-group"]["GroupId"]
     ec2.authorize_security_group_ingress(
@@ -164,7 +164,7 @@ def test_check_mode_on_a_fresh_account_creates_nothing_and_writes_no_file(aws: A
 
 
 def test_check_diff_shows_the_rule_that_would_be_removed(aws: AWSHarness) -> None:
-    assert aws.playbook("provision.yml").rc == 0
+    aws.provisioned()
     group_id = managed_groups(aws)["env-security-group"]["GroupId"]
     aws.client().authorize_security_group_ingress(
         GroupId=group_id,
@@ -221,7 +221,7 @@ def test_restricted_admin_cidrs_limit_ssh_novnc_and_monitor(aws: AWSHarness) -> 
 
 def test_teardown_returns_the_account_to_its_starting_state(aws: AWSHarness) -> None:
     before = network_snapshot(aws)
-    assert aws.playbook("provision.yml").rc == 0
+    aws.provisioned()
     assert network_snapshot(aws) != before
     run = aws.playbook("teardown.yml", {"osworld_teardown_network": True})
     assert run.rc == 0, run.stdout

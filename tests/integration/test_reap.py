@@ -39,7 +39,7 @@ def reap_result(run: Any) -> dict[str, Any]:
 
 
 def test_reap_takes_expired_and_old_client_vms_and_nothing_else(aws: AWSHarness) -> None:
-    assert aws.playbook("provision.yml").rc == 0
+    aws.provisioned()
     subnet_id, env_group, vpc_id = stack_network(aws)
     ec2 = aws.client()
     other_group = ec2.create_security_group(GroupName="someone-else", Description="not OSWorld", VpcId=vpc_id)["GroupId"]

@@ -37,7 +37,7 @@ def foreign_vms(aws: AWSHarness, subnet_id: str, vpc_id: str) -> list[str]:
 
 
 def test_teardown_terminates_only_the_named_fleet(aws: AWSHarness) -> None:
-    assert aws.playbook("provision.yml").rc == 0
+    aws.provisioned()
     group = env_group(aws)
     foreign = foreign_vms(aws, tags_of(group)["osworld:subnet"], group["VpcId"])
     assert aws.playbook("envs.yml", {"osworld_fleet": "a", "osworld_env_count": 3}).rc == 0
@@ -68,11 +68,11 @@ def test_teardown_terminates_only_the_named_fleet(aws: AWSHarness) -> None:
 
 
 def test_teardown_of_every_fleet_and_the_network_terminates_vms_before_deleting_groups(aws: AWSHarness) -> None:
+    aws.provisioned()
     ec2 = aws.client()
     default_vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
     default_subnet = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [default_vpc]}])["Subnets"][0]["SubnetId"]
     foreign = foreign_vms(aws, default_subnet, default_vpc)
-    assert aws.playbook("provision.yml").rc == 0
     assert aws.playbook("envs.yml", {"osworld_fleet": "a", "osworld_env_count": 3}).rc == 0
     assert aws.playbook("envs.yml", {"osworld_fleet": "b", "osworld_env_count": 2}).rc == 0
     ours = [i for i in (*fleet_ids(aws, "a"), *fleet_ids(aws, "b")) if i not in foreign]
@@ -93,7 +93,7 @@ def test_teardown_of_every_fleet_and_the_network_terminates_vms_before_deleting_
 
 
 def test_teardown_of_fleet_vms_costs_a_handful_of_calls_whatever_the_size(aws: AWSHarness) -> None:
-    assert aws.playbook("provision.yml").rc == 0
+    aws.provisioned()
     assert aws.playbook("envs.yml", {"osworld_env_count": 30}).rc == 0
     aws.proxy.clear()
     run = aws.playbook("envs.yml", {"osworld_env_count": 0})

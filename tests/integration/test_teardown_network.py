@@ -35,7 +35,7 @@ def fleet_ids(aws: AWSHarness, fleet: str) -> list[str]:
 
 
 def test_network_teardown_names_what_blocks_the_groups_then_terminates_client_vms_when_asked(aws: AWSHarness) -> None:
-    assert aws.playbook("provision.yml").rc == 0
+    aws.provisioned()
     assert aws.playbook("envs.yml", {"osworld_fleet": "a", "osworld_env_count": 1}).rc == 0
     assert aws.playbook("envs.yml", {"osworld_fleet": "b", "osworld_env_count": 1}).rc == 0
     group = env_group(aws)
@@ -62,7 +62,7 @@ def test_network_teardown_names_what_blocks_the_groups_then_terminates_client_vm
 
 
 def test_client_vms_stay_unless_asked_and_check_mode_terminates_nothing(aws: AWSHarness) -> None:
-    assert aws.playbook("provision.yml").rc == 0
+    aws.provisioned()
     client = client_vm(aws, env_group(aws))
     aws.proxy.clear()
 

@@ -1,6 +1,7 @@
 """Starts and stops a real moto server on loopback for tests, the demo and benchmarks."""
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 from types import TracebackType
 
 AMIS_PATH = Path(__file__).with_name("amis.json")
+APP_PATH = Path(__file__).with_name("moto_app.py")
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -25,18 +27,20 @@ def free_port() -> int:
 
 
 class MotoServer:
-    """`python -m moto.server` on 127.0.0.1 with the OSWorld AMI known in every region."""
+    """moto's server (moto_app.py: plus save/restore) on 127.0.0.1 with the OSWorld AMI known in every region."""
 
     def __init__(self, port: int | None = None, extra_env: dict[str, str] | None = None) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._extra_env = extra_env or {}
         self._process: subprocess.Popen[bytes] | None = None
+        # What save() was given beside moto's state (a test's files), by the name it was saved under.
+        self.saved: dict[str, str] = {}
 
     def start(self) -> MotoServer:
-        env = dict(os.environ, MOTO_AMIS_PATH=str(AMIS_PATH), **self._extra_env)
+        env = dict(os.environ, MOTO_AMIS_PATH=str(AMIS_PATH), MOTO_PORT=str(self.port), **self._extra_env)
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            [sys.executable, str(APP_PATH), "127.0.0.1", str(self.port)],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -54,8 +58,25 @@ class MotoServer:
         raise RuntimeError("moto server did not answer within 30 s")
 
     def reset(self) -> None:
-        request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST", data=b"")
-        urllib.request.urlopen(request, timeout=10).close()
+        self._post("/moto-api/reset")
+
+    def save(self, name: str, attachment: str = "") -> None:
+        """Keeps the emulator's whole state under `name` (any string), with `attachment`, for restore()."""
+        self._post(f"/osworld-test/save/{self._slot(name)}")
+        self.saved[name] = attachment
+
+    def restore(self, name: str) -> str:
+        """Puts back the state that save(name) kept (what came after it is gone); returns the attachment."""
+        self._post(f"/osworld-test/restore/{self._slot(name)}")
+        return self.saved[name]
+
+    @staticmethod
+    def _slot(name: str) -> str:
+        return hashlib.sha256(name.encode()).hexdigest()[:16]
+
+    def _post(self, path: str) -> None:
+        request = urllib.request.Request(f"{self.url}{path}", method="POST", data=b"")
+        urllib.request.urlopen(request, timeout=30).close()
 
     def stop(self) -> None:
         if self._process and self._process.poll() is None:

@@ -11,19 +11,15 @@ import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from importlib.util import find_spec
 from typing import Any
 
 from .errors import AWSCallError, OSWorldError, from_botocore
 
-try:
-    import boto3
-    import botocore
-    from botocore.config import Config
-    from botocore.exceptions import BotoCoreError, ClientError
-except ImportError:  # pragma: no cover - reported by the module as a missing requirement
-    HAS_BOTO3 = False
-else:
-    HAS_BOTO3 = True
+# Looked for, not imported: ansible loads the osworld.aws.ec2 inventory plugin, and so this file,
+# in every run whose configuration enables it, and importing boto3 costs a third of a second of
+# CPU that a playbook which never uses the plugin would pay. boto3 is imported where it is used.
+HAS_BOTO3 = find_spec("boto3") is not None and find_spec("botocore") is not None
 
 USER_AGENT = "osworld.aws/0.1.0"
 MAX_ATTEMPTS = 10
@@ -57,6 +53,8 @@ class ConnectionParams:
 
 
 def retry_config() -> Any:
+    from botocore.config import Config
+
     return Config(
         retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
         connect_timeout=10,
@@ -68,6 +66,9 @@ def retry_config() -> Any:
 def library_versions() -> dict[str, str]:
     if not HAS_BOTO3:
         return {}
+    import boto3
+    import botocore
+
     return {"boto3_version": boto3.__version__, "botocore_version": botocore.__version__}
 
 
@@ -81,6 +82,9 @@ class AWS:
         self.region = params.region
         self._sleep = sleep
         self._clients: dict[str, Any] = {}
+        import boto3.session
+        from botocore.exceptions import BotoCoreError
+
         try:
             self._session = boto3.session.Session(
                 profile_name=params.profile,
@@ -120,6 +124,8 @@ class AWS:
         retried for about two minutes (the last answer is raised). missing_ok: a NotFound
         answer returns None (a delete of what is already gone, a lookup of what may not exist).
         """
+        from botocore.exceptions import BotoCoreError, ClientError
+
         method = getattr(self.client(service), operation)
         retried = EVENTUAL_CONSISTENCY_CODES if wait_for_consistency else frozenset({RELEASE_CODE} if wait_for_release else ())
         delays: Iterable[float] = CONSISTENCY_DELAYS if wait_for_consistency else RELEASE_DELAYS if wait_for_release else ()
@@ -139,6 +145,8 @@ class AWS:
 
     def paginate(self, service: str, operation: str, result_key: str, **kwargs: Any) -> list[Any]:
         """Every item of `result_key` over all pages (a nested key like Reservations[].Instances[] works)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
         paginator = self.client(service).get_paginator(operation)
         try:
             return list(paginator.paginate(**kwargs).search(result_key))
