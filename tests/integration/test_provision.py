@@ -221,7 +221,7 @@ def test_restricted_admin_cidrs_limit_ssh_novnc_and_monitor(aws: AWSHarness) -> 
 
 def test_teardown_returns_the_account_to_its_starting_state(aws: AWSHarness) -> None:
     before = network_snapshot(aws)
-    aws.provisioned()
+    assert aws.playbook("provision.yml").rc == 0
     assert network_snapshot(aws) != before
     run = aws.playbook("teardown.yml", {"osworld_teardown_network": True})
     assert run.rc == 0, run.stdout

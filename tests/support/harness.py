@@ -152,6 +152,8 @@ class AWSHarness:
             assert run.rc == 0, run.failure_messages() or run.stdout[-3000:]
             self.server.save(key, env_file.read_text())
         else:
+            # Private, as env_file writes it: another mode would be a change to the next run.
+            env_file.touch(mode=0o600)
             env_file.write_text(self.server.restore(key))
         self.proxy.clear()
 
