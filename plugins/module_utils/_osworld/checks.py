@@ -120,17 +120,22 @@ def check_network(
     security_group_id: str | None,
     vpc_id: str | None = None,
     internal_cidr: str | None = None,
+    known_group_vpc_id: str | None = None,
 ) -> str | None:
-    """The adopted subnet (or VPC) and the given security group exist and share a VPC; returns the subnet's zone."""
-    zone, group_vpc_id = None, vpc_id
+    """The adopted subnet (or VPC) and the given security group exist and share a VPC; returns the subnet's zone.
+
+    known_group_vpc_id: the group's VPC, when a lookup by the stack's tags has just read the group;
+    it is then not described again (a fleet's launch finds its group that way).
+    """
+    zone, network_vpc_id = None, vpc_id
     if subnet_id:
         subnets = _describe_or_missing(aws, report, "describe_subnets", "Subnets", "osworld_subnet_id", subnet_id, SubnetIds=[subnet_id])
         if subnets:
             subnet = subnets[0]
             if vpc_id and subnet.get("VpcId") != vpc_id:
                 report.error(NETWORK, "osworld_subnet_id", f"osworld_subnet_id: {subnet_id} is in {subnet.get('VpcId')}, not in osworld_vpc_id {vpc_id}")
-            group_vpc_id = subnet.get("VpcId")
-            report.facts["vpc_id"] = group_vpc_id
+            network_vpc_id = subnet.get("VpcId")
+            report.facts["vpc_id"] = network_vpc_id
             report.facts["subnet_cidr"] = subnet.get("CidrBlock")
             if internal_cidr and subnet.get("CidrBlock"):
                 internal, cidr = ipaddress.ip_network(internal_cidr), ipaddress.ip_network(subnet["CidrBlock"])
@@ -139,20 +144,27 @@ def check_network(
             zone = str(subnet["AvailabilityZone"]) if subnet.get("AvailabilityZone") else None
     elif vpc_id:
         _describe_or_missing(aws, report, "describe_vpcs", "Vpcs", "osworld_vpc_id", vpc_id, VpcIds=[vpc_id])
-    if security_group_id:
-        check_security_group(aws, report, security_group_id, group_vpc_id, subnet_id)
+    if security_group_id and known_group_vpc_id:
+        check_same_vpc(report, security_group_id, known_group_vpc_id, network_vpc_id, subnet_id)
+    elif security_group_id:
+        check_security_group(aws, report, security_group_id, network_vpc_id, subnet_id)
     return zone
 
 
 def check_security_group(aws: AWS, report: Report, group_id: str, vpc_id: str | None, subnet_id: str | None) -> None:
     """The env security group exists and is in the subnet's VPC (RunInstances refuses a group of another VPC)."""
     groups = _describe_or_missing(aws, report, "describe_security_groups", "SecurityGroups", "osworld_security_group_id", group_id, GroupIds=[group_id])
-    if groups and vpc_id and groups[0].get("VpcId") != vpc_id:
+    if groups:
+        check_same_vpc(report, group_id, groups[0].get("VpcId"), vpc_id, subnet_id)
+
+
+def check_same_vpc(report: Report, group_id: str, group_vpc_id: str | None, vpc_id: str | None, subnet_id: str | None) -> None:
+    if vpc_id and group_vpc_id != vpc_id:
         where = f"osworld_subnet_id {subnet_id} is" if subnet_id else "osworld_vpc_id is"
         report.error(
             NETWORK,
             "osworld_security_group_id",
-            f"osworld_security_group_id: {group_id} is in {groups[0].get('VpcId')}, but {where} in {vpc_id}: "
+            f"osworld_security_group_id: {group_id} is in {group_vpc_id}, but {where} in {vpc_id}: "
             "a VM's security groups must be in its subnet's VPC",
         )
 

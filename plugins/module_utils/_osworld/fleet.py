@@ -111,14 +111,15 @@ def list_members(aws: AWS, fleet: str) -> list[Member]:
 
 def check_launch_prerequisites(aws: AWS, spec: FleetSpec, network: StackNetwork) -> LaunchTarget:
     """The read-only checks (checks.py, preflight's too) that a launch needs and a no-op run does not pay for, all in one
-    report before RunInstances: the subnet and the env group exist and share a VPC, the instance type
+    report before RunInstances: the subnet and the env group exist and share a VPC (a group the stack's
+    tags found was read then, and is not read again), the instance type
     is offered in the subnet's zone, the key pair exists, the AMI is available, and the fleet's count
     fits the vCPU quota minus what else runs (a warning where Service Quotas does not answer).
     """
     report = Report()
     zone = None
     if not is_planned(network.subnet_id, network.env_security_group_id):
-        zone = check_network(aws, report, network.subnet_id, network.env_security_group_id)
+        zone = check_network(aws, report, network.subnet_id, network.env_security_group_id, known_group_vpc_id=network.vpc_id or None)
     check_instance_type(aws, spec.instance_type, zone, report)
     if spec.key_name:
         check_key_pair(aws, spec.key_name, report)
