@@ -18,11 +18,9 @@ from .images import AVAILABLE, DEFAULT_SCREEN_SIZE, IMAGE_HOME_REGION, check_map
 from .stack import PLANNED_ID, is_planned
 from .tags import (
     COMPONENT_KEY,
-    MANAGED_BY_KEY,
-    MANAGED_BY_VALUE,
-    NAME_KEY,
-    STACK_KEY,
-    merge_extra_tags,
+    is_managed,
+    stack_identity,
+    stack_tags,
     tag_dict,
     tag_filters,
     tag_list,
@@ -56,19 +54,12 @@ class CopySpec:
         return f"{self.stack}-osworld-{self.screen_size}-from-{self.source_image_id}"
 
     def tags(self) -> dict[str, str]:
-        own = {
-            MANAGED_BY_KEY: MANAGED_BY_VALUE,
-            STACK_KEY: self.stack,
-            COMPONENT_KEY: COMPONENT_IMAGE_COPY,
-            SOURCE_IMAGE_KEY: self.source_image_id,
-            SCREEN_SIZE_KEY: self.screen_size,
-            NAME_KEY: self.name,
-        }
-        return merge_extra_tags(own, self.extra_tags)
+        source = {SOURCE_IMAGE_KEY: self.source_image_id, SCREEN_SIZE_KEY: self.screen_size}
+        return {**stack_tags(self.stack, COMPONENT_IMAGE_COPY, self.name, self.extra_tags), **source}
 
 
 def copy_filters(stack: str, source_image_id: str | None = None, screen_size: str | None = None) -> list[dict[str, Any]]:
-    wanted = {MANAGED_BY_KEY: MANAGED_BY_VALUE, STACK_KEY: stack, COMPONENT_KEY: COMPONENT_IMAGE_COPY}
+    wanted = {**stack_identity(stack), COMPONENT_KEY: COMPONENT_IMAGE_COPY}
     if source_image_id:
         wanted[SOURCE_IMAGE_KEY] = source_image_id
     if screen_size:
@@ -154,7 +145,7 @@ def ensure_tagged(aws: AWS, image_id: str, tags: Mapping[str, str]) -> None:
     """Tags the copy and its snapshots when CopyImage ignored TagSpecifications (some emulators do):
     teardown and the re-run find a copy only by its tags. 1 DescribeImages; 1 CreateTags when untagged."""
     images = aws.call("ec2", "describe_images", ImageIds=[image_id])["Images"]
-    if not images or tag_dict(images[0].get("Tags")).get(MANAGED_BY_KEY) == MANAGED_BY_VALUE:
+    if not images or is_managed(tag_dict(images[0].get("Tags"))):
         return
     aws.call("ec2", "create_tags", Resources=[image_id, *snapshot_ids(images[0])], Tags=tag_list(tags))
 

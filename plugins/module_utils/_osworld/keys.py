@@ -15,7 +15,7 @@ from typing import Any
 
 from .aws import AWS
 from .errors import OSWorldError
-from .tags import COMPONENT_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, NAME_KEY, STACK_KEY, merge_extra_tags, tag_dict, tag_specifications
+from .tags import is_stack_owned, stack_tags, tag_dict, tag_specifications
 
 DEFAULT_KEY_NAME = "osworld_key"
 KEY_TYPE = "ed25519"
@@ -36,8 +36,7 @@ class KeySpec:
     extra_tags: Mapping[str, Any] = field(default_factory=dict)
 
     def tags(self) -> dict[str, str]:
-        own = {MANAGED_BY_KEY: MANAGED_BY_VALUE, STACK_KEY: self.stack, COMPONENT_KEY: COMPONENT_KEY_PAIR, NAME_KEY: self.name}
-        return merge_extra_tags(own, self.extra_tags)
+        return stack_tags(self.stack, COMPONENT_KEY_PAIR, self.name, self.extra_tags)
 
 
 def key_file_path(key_file: str | None, name: str, region: str) -> str:
@@ -94,8 +93,7 @@ def key_view(pair: Mapping[str, Any], spec: KeySpec, region: str, managed: bool)
 
 
 def is_ours(pair: Mapping[str, Any], stack: str) -> bool:
-    tags = tag_dict(pair.get("Tags"))
-    return tags.get(MANAGED_BY_KEY) == MANAGED_BY_VALUE and tags.get(STACK_KEY) == stack
+    return is_stack_owned(tag_dict(pair.get("Tags")), stack)
 
 
 def ensure_key_pair(aws: AWS, spec: KeySpec, check_mode: bool, hide: Hide) -> dict[str, Any]:

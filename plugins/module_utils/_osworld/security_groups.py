@@ -14,7 +14,7 @@ from .errors import OSWorldError
 from .instances import terminate, wait_for_state
 from .rules import EGRESS, INGRESS, Rule, RuleDiff, apply_diff, diff_rules, ip_permissions, make_rule, rules_for_diff, rules_from_ip_permissions
 from .stack import COMPONENT_ENV_SECURITY_GROUP, COMPONENT_HOST_SECURITY_GROUP, PLANNED_ID
-from .tags import COMPONENT_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, STACK_KEY, SUBNET_KEY, stack_tags, tag_dict, tag_filters, tag_list, tag_specifications
+from .tags import COMPONENT_KEY, SUBNET_KEY, stack_identity, stack_tags, tag_dict, tag_filters, tag_list, tag_specifications
 
 # The guide's inbound rules: (port, audience, description). "admin" ports follow
 # osworld_admin_cidrs; "internal" ports must never leave the VPC (5000 runs commands unauthenticated).
@@ -99,7 +99,7 @@ def group_state(rules: Iterable[Rule], tags: Mapping[str, str]) -> dict[str, Any
 
 
 def find_stack_groups(aws: AWS, stack: str) -> dict[str, dict[str, Any]]:
-    wanted = tag_filters({MANAGED_BY_KEY: MANAGED_BY_VALUE, STACK_KEY: stack})
+    wanted = tag_filters(stack_identity(stack))
     groups = aws.paginate("ec2", "describe_security_groups", "SecurityGroups[]", Filters=wanted)
     found: dict[str, dict[str, Any]] = {}
     for group in groups:

@@ -7,7 +7,7 @@ from typing import Any
 
 from .aws import AWS
 from .errors import OSWorldError
-from .tags import COMPONENT_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, STACK_KEY, SUBNET_KEY, is_managed, tag_dict, tag_filters
+from .tags import COMPONENT_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, STACK_KEY, SUBNET_KEY, is_managed, stack_identity, tag_dict, tag_filters
 
 COMPONENT_VPC = "vpc"
 COMPONENT_SUBNET = "subnet"
@@ -57,7 +57,7 @@ def find_stack_network(
         "ec2",
         "describe_security_groups",
         "SecurityGroups[]",
-        Filters=tag_filters({MANAGED_BY_KEY: MANAGED_BY_VALUE, STACK_KEY: stack}),
+        Filters=tag_filters(stack_identity(stack)),
     )
     by_component = {tag_dict(group.get("Tags")).get(COMPONENT_KEY): group for group in groups}
     env_group = by_component.get(COMPONENT_ENV_SECURITY_GROUP)

@@ -101,7 +101,7 @@ def is_stack_owned(tags: Mapping[str, str], stack: str) -> bool:
 
 
 def stack_filter(stack: str, component: str) -> list[dict[str, Any]]:
-    return tag_filters({MANAGED_BY_KEY: MANAGED_BY_VALUE, STACK_KEY: stack, COMPONENT_KEY: component})
+    return tag_filters({**stack_identity(stack), COMPONENT_KEY: component})
 
 
 def expiry_after(now: datetime, minutes: int) -> str:
