@@ -28,6 +28,7 @@ description:
 author: OSWorld AWS maintainers (@osworld-aws)
 extends_documentation_fragment:
   - osworld.aws.connection
+  - osworld.aws.connection.modules
   - osworld.aws.attributes
 attributes:
   check_mode:

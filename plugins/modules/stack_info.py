@@ -15,6 +15,7 @@ description:
 author: OSWorld AWS maintainers (@osworld-aws)
 extends_documentation_fragment:
   - osworld.aws.connection
+  - osworld.aws.connection.modules
   - osworld.aws.attributes
   - osworld.aws.attributes.READ_ONLY
 options:
