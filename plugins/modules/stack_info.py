@@ -16,13 +16,10 @@ author: OSWorld AWS maintainers (@osworld-aws)
 extends_documentation_fragment:
   - osworld.aws.connection
   - osworld.aws.connection.modules
+  - osworld.aws.stack
   - osworld.aws.attributes
   - osworld.aws.attributes.READ_ONLY
 options:
-  stack:
-    description: The stack (the C(osworld_name_prefix) of provision.yml).
-    type: str
-    default: osworld
   subnet_id:
     description: Report this subnet instead of the one the env group names.
     type: str
@@ -65,33 +62,28 @@ host_security_group_id:
   sample: sg-0fedcba9876543210
 """
 
+from dataclasses import dataclass
 from typing import Any
 
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import AWS
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.module import OSWorldAWSModule
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.options import Options, blank_is_none, option, resource_id, stack_option
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.stack import find_stack_network
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.validation import validate_resource_id
+
+
+@dataclass(frozen=True)
+class StackInfoOptions(Options):
+    stack: str = stack_option()
+    subnet_id: str | None = option("str", checks=[blank_is_none, resource_id("subnet")])
+    security_group_id: str | None = option("str", checks=[blank_is_none, resource_id("sg")])
 
 
 def main() -> None:
-    module = OSWorldAWSModule(
-        argument_spec={
-            "stack": {"type": "str", "default": "osworld"},
-            "subnet_id": {"type": "str"},
-            "security_group_id": {"type": "str"},
-        },
-        supports_check_mode=True,
-    )
-    params = module.params
+    module = OSWorldAWSModule(StackInfoOptions, supports_check_mode=True)
+    spec = module.options(StackInfoOptions)
 
     def run(aws: AWS) -> dict[str, Any]:
-        subnet_id = params["subnet_id"] or None
-        group_id = params["security_group_id"] or None
-        if subnet_id:
-            validate_resource_id(subnet_id, "subnet", "subnet_id")
-        if group_id:
-            validate_resource_id(group_id, "sg", "security_group_id")
-        network = find_stack_network(aws, params["stack"], subnet_id, group_id)
+        network = find_stack_network(aws, spec.stack, spec.subnet_id, spec.security_group_id)
         return {"changed": False, **network.as_dict()}
 
     module.run(run)
