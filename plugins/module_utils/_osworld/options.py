@@ -117,9 +117,14 @@ class Options:
 
     @classmethod
     def from_params(cls: type[SpecT], params: Mapping[str, Any], **given: Any) -> SpecT:
-        """The spec of these module params (plus `given`, for the fields that are not options),
-        checked: raises OptionsError listing every problem."""
-        values = {item.name: params.get(info.name) for item, info in cls.option_fields() if item.name not in given}
+        """The spec of these module params (plus `given`, for the fields that are not options, or to
+        replace an option's value), checked: raises OptionsError listing every problem."""
+        values = {}
+        for item, info in cls.option_fields():
+            value = params.get(info.name)
+            # An option set to null is not given: its default applies, as when it is left out.
+            if item.name not in given and (value is not None or "default" not in info.spec):
+                values[item.name] = value
         return cls(**values, **given).checked()
 
     def checked(self: SpecT) -> SpecT:

@@ -5,10 +5,15 @@ from typing import Any
 
 import pytest
 
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.image_copy import ImageSpec
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.images import DEFAULT_IMAGE_ID_MAP
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.keys import DEFAULT_KEY_NAME, KeySpec
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.network import NetworkSpec
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.options import Options, OptionsError
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.reaper import ReapPolicy
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.security_groups import GroupsOptions
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.stack import PLANNED_ID
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.timestamps import MAX_TTL_MINUTES
 
 
 def params_of(spec_class: type[Options], **changes: Any) -> dict[str, Any]:
@@ -60,3 +65,18 @@ def test_security_groups_accept_the_planned_network_of_check_mode() -> None:
 def test_security_groups_report_bad_sources_and_port_together() -> None:
     found = problems(GroupsOptions, vpc_id="vpc-12345678", subnet_id="subnet-12345678", internal_cidr="0.0.0.0/0", admin_cidrs=[], monitor_port=70000)
     assert [problem.split(":")[0] for problem in found] == ["admin_cidrs", "internal_cidr", "monitor_port"]
+
+
+def test_image_checks_the_source_region_and_keeps_the_official_map() -> None:
+    assert problems(ImageSpec, source_region="Europe") == ["source_region: 'Europe' is not an AWS region name (expected e.g. us-east-1)"]
+    spec = ImageSpec.from_params(params_of(ImageSpec))
+    assert spec.image_id_map == DEFAULT_IMAGE_ID_MAP and spec.image_id_map is not DEFAULT_IMAGE_ID_MAP
+
+
+def test_key_pair_blank_name_and_files_mean_the_defaults() -> None:
+    spec = KeySpec.from_params(params_of(KeySpec, name="", key_file="", public_key_file=None))
+    assert (spec.name, spec.key_file, spec.public_key_file) == (DEFAULT_KEY_NAME, None, None)
+
+
+def test_reap_policy_checks_the_ttl() -> None:
+    assert problems(ReapPolicy, ttl_minutes=-1) == [f"ttl_minutes: -1 is outside 0-{MAX_TTL_MINUTES}"]

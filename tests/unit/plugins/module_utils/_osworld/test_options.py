@@ -104,3 +104,8 @@ def test_checked_applies_to_a_spec_built_directly() -> None:
     assert Example(region="r", count=1, cidrs=["10.1.0.0/16"]).checked().count == 1
     with pytest.raises(OptionsError, match="count: -1 is negative"):
         Example(region="r", count=-1).checked()
+
+
+def test_an_option_set_to_null_gets_its_default() -> None:
+    spec = Example.from_params({**PARAMS, "stack": None, "extra_tags": None, "cidrs": None}, region="r")
+    assert (spec.stack, spec.extra_tags, spec.cidrs) == ("osworld", {}, ["10.0.0.0/8"])
