@@ -21,14 +21,16 @@ import json
 import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from .aws import AWS
 from .errors import AWSCallError, OSWorldError
-from .images import launch_image
+from .defaults import DEFAULT_INSTANCE_TYPE, DEFAULT_TTL_MINUTES
+from .images import DEFAULT_IMAGE_ID_MAP, DEFAULT_SCREEN_SIZE, launch_image
 from .instances import API_BATCH, LIVE_STATES, PAGE_SIZE, POLL_INTERVAL, Clock, Sleep, terminate, wait_for_state
+from .options import Options, blank_is_none, extra_tags_option, not_negative, option, resource_id, stack_option, with_args
 from .preflight import IMAGE, QUOTA, Finding, PreflightInput, Report, check_instance_type, check_key_pair, check_network, failure_message
 from .quota import check_quota
 from .stack import PLANNED_ID, StackNetwork, find_stack_network
@@ -49,7 +51,7 @@ from .tags import (
 )
 from .timestamps import MAX_TTL_MINUTES, format_utc, parse_utc
 from .urls import Probe, backend_url, http_probe, vnc_url, wait_for_backends
-from .validation import ALL_FLEETS, NAME_PATTERN, validate_range, validate_resource_id, validate_screen_size
+from .validation import ALL_FLEETS, NAME_PATTERN, validate_range, validate_screen_size
 
 ROLE_ENV = "env"
 IDLE_STATES = ("stopping", "stopped")
@@ -70,49 +72,54 @@ ROOT_VOLUME = {"VolumeSize": 30, "VolumeType": "gp3", "Iops": 4000, "Throughput"
 # What the user asked for
 
 
+def fleet_name(value: str, name: str) -> str:
+    if not NAME_PATTERN.match(value):
+        raise OSWorldError(f"{name}: '{value}' is not a fleet name (letters, digits, '-', '_', '.'; at most 63)")
+    return value
+
+
+def image_map(value: Any, name: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise OSWorldError(f"{name}: expected a dict of region -> AMI id (or region -> {{screen size: AMI id}})")
+    return value
+
+
 @dataclass(frozen=True)
-class FleetSpec:
-    fleet: str
-    count: int
-    stack: str = "osworld"
-    image_id_map: Mapping[str, Any] = field(default_factory=dict)
-    screen_size: str = "1920x1080"
-    instance_type: str = "t3.medium"
-    key_name: str | None = None
-    subnet_id: str | None = None
-    security_group_id: str | None = None
-    ttl_minutes: int = 180
-    extra_tags: Mapping[str, Any] = field(default_factory=dict)
-    wait: bool = True
-    wait_timeout: int = 600
-    wait_for_backend: bool = False
-    backend_timeout: int = 600
+class FleetSpec(Options):
+    """The options of osworld.aws.fleet. Check mode of provision.yml passes the ids it would
+    create, so the planned id passes the id checks."""
+
+    fleet: str = option("str", "default", checks=[fleet_name])
+    count: int = option("int", checks=[not_negative])
+    state: str = option("str", "present", choices=("present", "absent"))
+    stack: str = stack_option()
+    image_id_map: Mapping[str, Any] = option("dict", DEFAULT_IMAGE_ID_MAP, checks=[image_map])
+    screen_size: str = option("str", DEFAULT_SCREEN_SIZE, checks=[validate_screen_size])
+    instance_type: str = option("str", DEFAULT_INSTANCE_TYPE)
+    key_name: str | None = option("str", no_log=False, checks=[blank_is_none])
+    subnet_id: str | None = option("str", checks=[blank_is_none, resource_id("subnet", allow=[PLANNED_ID])])
+    security_group_id: str | None = option("str", checks=[blank_is_none, resource_id("sg", allow=[PLANNED_ID])])
+    ttl_minutes: int = option("int", DEFAULT_TTL_MINUTES, checks=[with_args(validate_range, 0, MAX_TTL_MINUTES)])
+    extra_tags: Mapping[str, Any] = extra_tags_option()
+    wait: bool = option("bool", True)
+    wait_timeout: int = option("int", 600, checks=[not_negative])
+    wait_for_backend: bool = option("bool", False)
+    backend_timeout: int = option("int", 600, checks=[not_negative])
 
     @property
     def all_fleets(self) -> bool:
         return self.fleet == ALL_FLEETS
 
+    def problems(self) -> list[str]:
+        if self.all_fleets and self.count != 0:
+            return ["fleet: 'all' only tears every fleet down (count 0 or state=absent); name one fleet to scale it"]
+        return []
+
 
 def validate_spec(spec: FleetSpec) -> FleetSpec:
-    """Every check that needs no AWS call, before anything is asked of AWS."""
-    if not NAME_PATTERN.match(spec.fleet or ""):
-        raise OSWorldError(f"fleet: '{spec.fleet}' is not a fleet name (letters, digits, '-', '_', '.'; at most 63)")
-    if spec.all_fleets and spec.count != 0:
-        raise OSWorldError("fleet: 'all' only tears every fleet down (count 0 or state=absent); name one fleet to scale it")
-    if spec.count < 0:
-        raise OSWorldError(f"count: {spec.count} is negative")
-    validate_range(spec.ttl_minutes, "ttl_minutes", 0, MAX_TTL_MINUTES)
-    validate_screen_size(spec.screen_size, "screen_size")
-    if not isinstance(spec.image_id_map, Mapping):
-        raise OSWorldError("image_id_map: expected a dict of region -> AMI id (or region -> {screen size: AMI id})")
-    for name, kind in (("subnet_id", "subnet"), ("security_group_id", "sg")):
-        value = getattr(spec, name)
-        # Check mode of provision.yml passes the ids it would create.
-        if value and value != PLANNED_ID:
-            validate_resource_id(value, kind, name)
-    if spec.wait_timeout < 0 or spec.backend_timeout < 0:
-        raise OSWorldError("wait_timeout and backend_timeout must not be negative")
-    return spec
+    """Every check that needs no AWS call, before anything is asked of AWS (FleetSpec.from_params
+    runs them too): every problem in one report."""
+    return spec.checked()
 
 
 # ---------------------------------------------------------------------------------------------

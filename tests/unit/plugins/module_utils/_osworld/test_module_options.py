@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.fleet import FleetSpec
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.image_copy import ImageSpec
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.images import DEFAULT_IMAGE_ID_MAP
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.keys import DEFAULT_KEY_NAME, KeySpec
@@ -80,3 +81,16 @@ def test_key_pair_blank_name_and_files_mean_the_defaults() -> None:
 
 def test_reap_policy_checks_the_ttl() -> None:
     assert problems(ReapPolicy, ttl_minutes=-1) == [f"ttl_minutes: -1 is outside 0-{MAX_TTL_MINUTES}"]
+
+
+def test_fleet_reports_every_bad_option_at_once() -> None:
+    found = problems(FleetSpec, fleet="bad name", count=-1, ttl_minutes=-5, subnet_id="subnet-xyz", wait_timeout=-1)
+    assert [problem.split(":")[0] for problem in found] == ["fleet", "count", "subnet_id", "ttl_minutes", "wait_timeout"]
+
+
+def test_fleet_all_only_tears_down_and_planned_ids_pass() -> None:
+    assert problems(FleetSpec, fleet="all", count=2) == [
+        "fleet: 'all' only tears every fleet down (count 0 or state=absent); name one fleet to scale it"
+    ]
+    spec = FleetSpec.from_params(params_of(FleetSpec, count=2, subnet_id=PLANNED_ID, security_group_id=PLANNED_ID, key_name=""))
+    assert spec.key_name is None and spec.image_id_map == DEFAULT_IMAGE_ID_MAP
