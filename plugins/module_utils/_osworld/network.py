@@ -17,6 +17,9 @@ from .tags import COMPONENT_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, STACK_KEY, fi
 from .validation import validate_cidr
 
 DEFAULT_ROUTE = "0.0.0.0/0"
+# The dedicated network's CIDRs (those of a default VPC and its first subnet).
+DEFAULT_VPC_CIDR = "172.31.0.0/16"
+DEFAULT_SUBNET_CIDR = "172.31.0.0/20"
 IN_USE_ADVICE = "terminate what uses them (teardown.yml -e osworld_fleet=all, osworld_teardown_client_vms=true), then run teardown again"
 
 
@@ -26,8 +29,8 @@ class NetworkSpec(Options):
 
     stack: str = stack_option()
     state: str = option("str", "present", choices=("present", "absent"))
-    vpc_cidr: str = option("str", "172.31.0.0/16", checks=[validate_cidr])
-    subnet_cidr: str = option("str", "172.31.0.0/20", checks=[validate_cidr])
+    vpc_cidr: str = option("str", DEFAULT_VPC_CIDR, checks=[validate_cidr])
+    subnet_cidr: str = option("str", DEFAULT_SUBNET_CIDR, checks=[validate_cidr])
     availability_zone: str | None = option("str")
     vpc_id: str | None = option("str", checks=[blank_is_none, resource_id("vpc")])
     subnet_id: str | None = option("str", checks=[blank_is_none, resource_id("subnet")])

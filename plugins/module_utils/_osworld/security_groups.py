@@ -31,6 +31,8 @@ GUIDE_ENV_INGRESS: tuple[tuple[int, str, str], ...] = (
     (9222, "internal", "Chrome control port"),
 )
 EGRESS_DESCRIPTION = "Allow all outbound traffic"
+DEFAULT_ADMIN_CIDRS = ("0.0.0.0/0",)
+DEFAULT_MONITOR_PORT = 8080
 # AWS gives every new group this egress rule (without a description).
 AWS_DEFAULT_EGRESS = make_rule(EGRESS, "-1", None, None, "0.0.0.0/0")
 
@@ -58,9 +60,9 @@ class GroupsOptions(Options):
     state: str = option("str", "present", choices=("present", "absent"))
     vpc_id: str | None = option("str", checks=[blank_is_none, resource_id("vpc", allow=[PLANNED_ID])])
     subnet_id: str | None = option("str", checks=[blank_is_none, resource_id("subnet", allow=[PLANNED_ID])])
-    admin_cidrs: Sequence[str] = option("list", ["0.0.0.0/0"], elements="str", checks=[validate_cidrs])
+    admin_cidrs: Sequence[str] = option("list", list(DEFAULT_ADMIN_CIDRS), elements="str", checks=[validate_cidrs])
     internal_cidr: str | None = option("str", checks=[blank_is_none, validate_internal_cidr])
-    monitor_port: int = option("int", 8080, checks=[validate_port])
+    monitor_port: int = option("int", DEFAULT_MONITOR_PORT, checks=[validate_port])
     host_group: bool = option("bool", True)
     extra_tags: Mapping[str, Any] = extra_tags_option()
     terminate_client_vms: bool = option("bool", False)
