@@ -13,6 +13,7 @@ from .errors import AWSCallError, OSWorldError
 from .options import Options, SpecT
 from .validation import validate_region
 
+# Documented by the doc fragment osworld.aws.connection (and its MODULES variant).
 CONNECTION_ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
     "region": {"type": "str", "aliases": ["aws_region"]},
     "endpoint_url": {"type": "str", "aliases": ["aws_endpoint_url"]},
@@ -39,14 +40,7 @@ class OSWorldAWSModule:
 
     def connection_params(self) -> ConnectionParams:
         region = self.params["region"] or default_region()
-        return ConnectionParams(
-            region=validate_region(region, "region"),
-            endpoint_url=self.params["endpoint_url"],
-            profile=self.params["profile"],
-            access_key=self.params["access_key"],
-            secret_key=self.params["secret_key"],
-            session_token=self.params["session_token"],
-        )
+        return ConnectionParams.from_options(validate_region(region, "region"), self.params.get)
 
     def options(self, spec_class: type[SpecT], **given: Any) -> SpecT:
         """The module's params as `spec_class`, checked before any AWS session exists: a bad input
