@@ -51,7 +51,7 @@ from .tags import (
 )
 from .timestamps import MAX_TTL_MINUTES, format_utc, parse_utc
 from .urls import Probe, backend_url, http_probe, vnc_url, wait_for_backends
-from .validation import ALL_FLEETS, NAME_PATTERN, validate_range, validate_screen_size
+from .validation import ALL_FLEETS, DEFAULT_FLEET, NAME_PATTERN, validate_range, validate_screen_size
 
 ROLE_ENV = "env"
 IDLE_STATES = ("stopping", "stopped")
@@ -89,7 +89,7 @@ class FleetSpec(Options):
     """The options of osworld.aws.fleet. Check mode of provision.yml passes the ids it would
     create, so the planned id passes the id checks."""
 
-    fleet: str = option("str", "default", checks=[fleet_name])
+    fleet: str = option("str", DEFAULT_FLEET, checks=[fleet_name])
     count: int = option("int", checks=[not_negative])
     state: str = option("str", "present", choices=("present", "absent"))
     stack: str = stack_option()

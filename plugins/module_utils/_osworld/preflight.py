@@ -27,6 +27,7 @@ from .security_groups import DEFAULT_ADMIN_CIDRS, DEFAULT_MONITOR_PORT
 from .tags import RESERVED_PREFIX
 from .validation import (
     ALL_FLEETS,
+    DEFAULT_FLEET,
     NAME_PATTERN,
     REGION_PATTERN,
     validate_cidr,
@@ -104,7 +105,7 @@ class PreflightInput(Options):
     admin_cidrs: Sequence[str] = option("list", list(DEFAULT_ADMIN_CIDRS), elements="str")
     monitor_port: int = option("int", DEFAULT_MONITOR_PORT)
     name_prefix: str = option("str", DEFAULT_NAME_PREFIX)
-    fleet: str = option("str", "default")
+    fleet: str = option("str", DEFAULT_FLEET)
     env_count: int = option("int", 0)
     ttl_minutes: int = option("int", DEFAULT_TTL_MINUTES)
     extra_tags: Mapping[str, Any] = extra_tags_option()

@@ -20,6 +20,8 @@ SCREEN_SIZE_PATTERN = re.compile(r"^\d{3,5}x\d{3,5}$")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 # The fleet name that means every fleet (teardown only).
 ALL_FLEETS = "all"
+# The fleet of a playbook run that names none.
+DEFAULT_FLEET = "default"
 
 
 def validate_region(value: str, variable: str) -> str:
