@@ -74,6 +74,7 @@ def option(
     if no_log is not None:
         spec["no_log"] = no_log
     metadata = {OPTION: OptionInfo(name or "", spec, tuple(checks))}
+    # pylint: disable=invalid-field-call  # a field factory: its callers are dataclass bodies
     if isinstance(default, MUTABLE_DEFAULTS):
         return dataclasses.field(default_factory=lambda: copy.deepcopy(default), metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
@@ -113,7 +114,7 @@ class Options:
 
     @classmethod
     def argument_spec(cls) -> dict[str, dict[str, Any]]:
-        return {info.name: info.argument_spec() for _, info in cls.option_fields()}
+        return {info.name: info.argument_spec() for unused, info in cls.option_fields()}
 
     @classmethod
     def from_params(cls: type[SpecT], params: Mapping[str, Any], **given: Any) -> SpecT:
