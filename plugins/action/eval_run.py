@@ -11,8 +11,12 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.eval_runs import RunSpec
+
 display = Display()
 MODULE = "osworld.aws.eval_run"
+# The module's defaults of the options this side reads, from the one place that declares them.
+DEFAULTS = {name: option.get("default") for name, option in RunSpec.argument_spec().items()}
 NO_LOG = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 
 
@@ -22,9 +26,9 @@ class ActionModule(ActionBase):
     def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         result = super().run(tmp, task_vars)
         args = dict(self._task.args)
-        wait = boolean(args.get("wait", False), strict=False)
-        timeout = float(args.get("timeout", 86400))
-        interval = float(args.get("poll_interval", 60))
+        wait = boolean(args.get("wait", DEFAULTS["wait"]), strict=False)
+        timeout = float(args.get("timeout", DEFAULTS["timeout"]))
+        interval = float(args.get("poll_interval", DEFAULTS["poll_interval"]))
         answer = self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars)
         if answer.get("failed") or not wait or self._task.check_mode or args.get("state") == "absent":
             result.update(answer)

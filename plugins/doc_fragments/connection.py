@@ -4,29 +4,26 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # How every osworld.aws module and the inventory plugin reach AWS, and how they fail.
+    # How every osworld.aws module and the inventory plugin reach AWS: the options they share.
+    # Modules add osworld.aws.connection.modules (the region, the failure result); the inventory
+    # plugin adds osworld.aws.connection.plugins (the variables and environment it reads).
     DOCUMENTATION = r"""
 options:
-  region:
-    description:
-      - The AWS region to work in.
-      - Defaults to the E(AWS_REGION) or E(AWS_DEFAULT_REGION) environment variable, then C(us-east-1).
-    type: str
-    aliases: [aws_region]
   endpoint_url:
     description:
       - URL of the AWS API endpoint, for an emulator or a VPC endpoint.
-      - When not set, botocore reads E(AWS_ENDPOINT_URL) and the per-service E(AWS_ENDPOINT_URL_EC2), ...
+      - When not set, botocore reads E(AWS_ENDPOINT_URL) and the per-service E(AWS_ENDPOINT_URL_EC2), ... itself.
     type: str
     aliases: [aws_endpoint_url]
   profile:
     description:
       - A named profile of the shared AWS configuration files.
-      - Credentials otherwise come from the standard boto3 chain (environment, profile, instance role).
+      - When not set, botocore reads E(AWS_PROFILE) itself; credentials otherwise come from the
+        standard boto3 chain (environment, profile, instance role).
     type: str
     aliases: [aws_profile]
   access_key:
-    description: AWS access key id; prefer the standard credential chain.
+    description: AWS access key id; prefer the standard credential chain, which is used when this is not set.
     type: str
     aliases: [aws_access_key_id]
   secret_key:
@@ -37,6 +34,20 @@ options:
     description: AWS session token for temporary credentials.
     type: str
     aliases: [aws_session_token]
+requirements:
+  - python >= 3.11
+  - boto3
+  - botocore
+"""
+
+    MODULES = r"""
+options:
+  region:
+    description:
+      - The AWS region to work in.
+      - Defaults to the E(AWS_REGION) or E(AWS_DEFAULT_REGION) environment variable, then C(us-east-1).
+    type: str
+    aliases: [aws_region]
 notes:
   - Throttling, 5xx answers and dropped connections are retried by botocore's standard retry
     mode (10 attempts, jittered exponential backoff); a resource that is not visible yet right
@@ -45,8 +56,13 @@ notes:
     minutes. There is no other retry layer.
   - On failure the result holds C(error.code), C(error.message), C(error.operation) and
     C(response_metadata.request_id) of the failed AWS call.
-requirements:
-  - python >= 3.11
-  - boto3
-  - botocore
+"""
+
+    PLUGINS = r"""
+options:
+  endpoint_url:
+    vars:
+      - name: osworld_endpoint_url
+notes:
+  - Throttling, 5xx answers and dropped connections are retried by botocore's standard retry mode.
 """

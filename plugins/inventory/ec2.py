@@ -33,13 +33,11 @@ description:
   - The configuration file name must end in C(osworld_ec2.yml) or C(osworld_ec2.yaml).
 author:
   - OSWorld AWS maintainers (@osworld-aws)
-requirements:
-  - python >= 3.11
-  - boto3
-  - botocore
 extends_documentation_fragment:
   - constructed
   - inventory_cache
+  - osworld.aws.connection
+  - osworld.aws.connection.plugins
 options:
   plugin:
     description: The name of this plugin; marks the file as an osworld.aws.ec2 configuration.
@@ -81,34 +79,6 @@ options:
       - A VM without the chosen kind of address gets the other one.
     type: bool
     default: false
-  endpoint_url:
-    description:
-      - URL of the AWS API endpoint, for an emulator or a VPC endpoint.
-      - When not set, botocore reads E(AWS_ENDPOINT_URL) and E(AWS_ENDPOINT_URL_EC2) itself.
-    type: str
-    aliases: [aws_endpoint_url]
-    vars:
-      - name: osworld_endpoint_url
-  profile:
-    description:
-      - A named profile of the shared AWS configuration files.
-      - When not set, botocore reads E(AWS_PROFILE) itself.
-    type: str
-    aliases: [aws_profile]
-  access_key:
-    description:
-      - AWS access key id. Prefer the standard boto3 credential chain (environment, profile,
-        instance role), which is used when this is not set.
-    type: str
-    aliases: [aws_access_key_id]
-  secret_key:
-    description: AWS secret access key; prefer the standard boto3 credential chain.
-    type: str
-    aliases: [aws_secret_access_key]
-  session_token:
-    description: AWS session token for temporary credentials.
-    type: str
-    aliases: [aws_session_token]
 notes:
   - Needs C(ec2:DescribeInstances), C(ec2:DescribeSecurityGroups) and C(ec2:DescribeVpcs).
   - The cache key includes the access key id (resolved locally, without any API call), the
@@ -116,7 +86,6 @@ notes:
     share a cache entry. A cache hit makes no API call at all.
   - O(compose), O(groups) and O(keyed_groups) are templated for each host, which costs time on
     large fleets; they are skipped entirely when not configured.
-  - Throttling, 5xx answers and dropped connections are retried by botocore's standard retry mode.
 """
 
 EXAMPLES = r"""
@@ -231,14 +200,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             raise AnsibleParserError(f"osworld.aws.ec2: {exc.message}") from None
 
     def _connection(self, region: str) -> ConnectionParams:
-        return ConnectionParams(
-            region=region,
-            endpoint_url=self.get_option("endpoint_url") or None,
-            profile=self.get_option("profile") or None,
-            access_key=self.get_option("access_key") or None,
-            secret_key=self.get_option("secret_key") or None,
-            session_token=self.get_option("session_token") or None,
-        )
+        return ConnectionParams.from_options(region, self.get_option)
 
     def _endpoint_url(self) -> str | None:
         """The endpoint botocore will use for EC2, as far as the cache key is concerned."""

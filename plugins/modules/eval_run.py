@@ -28,6 +28,7 @@ description:
 author: OSWorld AWS maintainers (@osworld-aws)
 extends_documentation_fragment:
   - osworld.aws.connection
+  - osworld.aws.connection.modules
   - osworld.aws.attributes
 attributes:
   check_mode:
@@ -278,87 +279,17 @@ import os
 from typing import Any
 
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import AWS
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.eval_runs import RunSpec, default_run_id
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.eval_runs import RunSpec
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.evaluation import ensure_run, utc_now
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.defaults import DEFAULT_INSTANCE_TYPE
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.images import DEFAULT_SCREEN_SIZE
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.module import OSWorldAWSModule
-
-ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
-    "state": {"type": "str", "choices": ["started", "present", "absent"], "default": "started"},
-    "run_id": {"type": "str", "default": ""},
-    "checkout": {"type": "path", "required": True},
-    "state_root": {"type": "path", "required": True},
-    "venv": {"type": "path", "required": True},
-    "venv_python": {"type": "str", "default": "python3"},
-    "requirements": {"type": "str", "default": "requirements.txt"},
-    "launcher_dir": {"type": "path", "required": True},
-    "launcher_files": {"type": "dict", "default": {}},
-    "subnet_id": {"type": "str", "required": True},
-    "security_group_id": {"type": "str", "required": True},
-    "model": {"type": "str", "default": ""},
-    "num_envs": {"type": "int", "default": 1},
-    "domain": {"type": "str", "default": "all"},
-    "test_meta": {"type": "str", "default": "evaluation_examples/test_all.json"},
-    "result_dir": {"type": "str", "default": ""},
-    "max_steps": {"type": "int", "default": 15},
-    "action_space": {"type": "str", "default": "pyautogui"},
-    "observation_type": {"type": "str", "default": "screenshot"},
-    "script": {"type": "str", "default": "scripts/python/run_multienv.py"},
-    "args": {"type": "list", "elements": "str", "default": []},
-    "env": {"type": "dict", "default": {}, "no_log": True},
-    "image_id_map": {"type": "dict", "default": {}},
-    "screen_size": {"type": "str", "default": DEFAULT_SCREEN_SIZE},
-    "instance_type": {"type": "str", "default": DEFAULT_INSTANCE_TYPE},
-    "ttl_minutes": {"type": "int", "default": 180},
-    "name_prefix": {"type": "str", "default": "osworld"},
-    "extra_tags": {"type": "dict", "default": {}},
-    "wait": {"type": "bool", "default": False},
-    "timeout": {"type": "int", "default": 86400},
-    "poll_interval": {"type": "float", "default": 60},
-    "stop_reason": {"type": "str", "choices": ["stopped", "timed out"], "default": "stopped"},
-}
 
 
 def main() -> None:
-    module = OSWorldAWSModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    params = module.params
-    region = module.connection_params().region
+    module = OSWorldAWSModule(RunSpec, supports_check_mode=True)
 
     def run(aws: AWS) -> dict[str, Any]:
-        spec = RunSpec(
-            run_id=params["run_id"] or default_run_id(params["model"], params["domain"], utc_now()),
-            checkout=os.path.abspath(params["checkout"]),
-            state_root=os.path.abspath(params["state_root"]),
-            venv=os.path.abspath(params["venv"]),
-            launcher_dir=os.path.abspath(params["launcher_dir"]),
-            region=region,
-            subnet_id=params["subnet_id"],
-            security_group_id=params["security_group_id"],
-            model=params["model"],
-            num_envs=params["num_envs"],
-            domain=params["domain"],
-            test_meta=params["test_meta"],
-            result_dir=params["result_dir"],
-            max_steps=params["max_steps"],
-            action_space=params["action_space"],
-            observation_type=params["observation_type"],
-            script=params["script"],
-            args=params["args"],
-            # An empty value is a key not given (AWX's credential injects every field, set or not).
-            env={str(key): str(value) for key, value in params["env"].items() if value not in (None, "")},
-            image_id_map=params["image_id_map"],
-            screen_size=params["screen_size"],
-            instance_type=params["instance_type"],
-            ttl_minutes=params["ttl_minutes"],
-            name_prefix=params["name_prefix"],
-            extra_tags=params["extra_tags"],
-            endpoint_url=params["endpoint_url"] or None,
-            venv_python=params["venv_python"],
-            requirements=params["requirements"],
-            launcher_files={str(name): str(text) for name, text in params["launcher_files"].items()},
-        )
-        return ensure_run(aws, spec, params["state"], module.check_mode, dict(os.environ), stop_reason=params["stop_reason"])
+        spec = module.options(RunSpec, region=aws.region, endpoint_url=module.params["endpoint_url"] or None).with_run_id(utc_now())
+        return ensure_run(aws, spec, spec.state, module.check_mode, dict(os.environ), stop_reason=spec.stop_reason)
 
     module.run(run)
 

@@ -25,6 +25,9 @@ description:
     O(key_name), a public IP on its primary interface in the env security group, a 30 GB gp3 root
     volume at 4,000 IOPS and 1,000 MB/s, EBS optimisation and C(InstanceInitiatedShutdownBehavior=terminate)
     (a VM that shuts itself down stops costing money).
+  - New VMs go into the subnet and env security group of O(stack) (or O(subnet_id) and
+    O(security_group_id)) and record the stack as C(osworld:stack) and in their C(Name);
+    O(extra_tags) go on the VMs, their volumes and interfaces.
   - A run at the right count makes a single DescribeInstances call. The network lookup and the
     launch checks happen only when VMs must be launched, before RunInstances and in one report that
     names the variable to fix (the subnet and the env security group exist and share a VPC, the
@@ -33,6 +36,9 @@ description:
 author: OSWorld AWS maintainers (@osworld-aws)
 extends_documentation_fragment:
   - osworld.aws.connection
+  - osworld.aws.connection.modules
+  - osworld.aws.stack
+  - osworld.aws.stack.tags
   - osworld.aws.attributes
   - osworld.aws.attributes.ALL
 options:
@@ -50,12 +56,6 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  stack:
-    description:
-      - The stack (the C(osworld_name_prefix) of provision.yml) whose subnet and env security group
-        new VMs go into; recorded on each VM as C(osworld:stack) and in its C(Name).
-    type: str
-    default: osworld
   subnet_id:
     description: Launch into this subnet instead of the stack's.
     type: str
@@ -84,10 +84,6 @@ options:
       - C(0) means due at once.
     type: int
     default: 180
-  extra_tags:
-    description: Tags added to the VMs, their volumes and interfaces; keys starting with C(osworld:) are reserved and ignored.
-    type: dict
-    default: {}
   wait:
     description: Wait until new VMs are running (and removed ones terminated).
     type: bool
@@ -212,59 +208,14 @@ planned:
   type: dict
 """
 
-from typing import Any
-
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.fleet import FleetSpec, ensure_fleet
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.defaults import DEFAULT_INSTANCE_TYPE
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.images import DEFAULT_IMAGE_ID_MAP, DEFAULT_SCREEN_SIZE
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.module import OSWorldAWSModule
 
 
-def spec_from(params: dict[str, Any]) -> FleetSpec:
-    return FleetSpec(
-        fleet=params["fleet"],
-        count=0 if params["state"] == "absent" else params["count"],
-        stack=params["stack"],
-        image_id_map=params["image_id_map"],
-        screen_size=params["screen_size"],
-        instance_type=params["instance_type"],
-        key_name=params["key_name"] or None,
-        subnet_id=params["subnet_id"] or None,
-        security_group_id=params["security_group_id"] or None,
-        ttl_minutes=params["ttl_minutes"],
-        extra_tags=params["extra_tags"],
-        wait=params["wait"],
-        wait_timeout=params["wait_timeout"],
-        wait_for_backend=params["wait_for_backend"],
-        backend_timeout=params["backend_timeout"],
-    )
-
-
 def main() -> None:
-    module = OSWorldAWSModule(
-        argument_spec={
-            "fleet": {"type": "str", "default": "default"},
-            "count": {"type": "int"},
-            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-            "stack": {"type": "str", "default": "osworld"},
-            "subnet_id": {"type": "str"},
-            "security_group_id": {"type": "str"},
-            "image_id_map": {"type": "dict", "default": DEFAULT_IMAGE_ID_MAP},
-            "screen_size": {"type": "str", "default": DEFAULT_SCREEN_SIZE},
-            "instance_type": {"type": "str", "default": DEFAULT_INSTANCE_TYPE},
-            "key_name": {"type": "str", "no_log": False},
-            "ttl_minutes": {"type": "int", "default": 180},
-            "extra_tags": {"type": "dict", "default": {}},
-            "wait": {"type": "bool", "default": True},
-            "wait_timeout": {"type": "int", "default": 600},
-            "wait_for_backend": {"type": "bool", "default": False},
-            "backend_timeout": {"type": "int", "default": 600},
-        },
-        supports_check_mode=True,
-        required_if=[("state", "present", ["count"])],
-    )
-
-    module.run(lambda aws: ensure_fleet(aws, spec_from(module.params), module.check_mode))
+    module = OSWorldAWSModule(FleetSpec, supports_check_mode=True, required_if=[("state", "present", ["count"])])
+    spec = module.options(FleetSpec, count=0 if module.params["state"] == "absent" else module.params["count"])
+    module.run(lambda aws: ensure_fleet(aws, spec, module.check_mode))
 
 
 if __name__ == "__main__":

@@ -24,6 +24,9 @@ description:
 author: OSWorld AWS maintainers (@osworld-aws)
 extends_documentation_fragment:
   - osworld.aws.connection
+  - osworld.aws.connection.modules
+  - osworld.aws.stack
+  - osworld.aws.stack.tags
   - osworld.aws.attributes
   - osworld.aws.attributes.ALL
 options:
@@ -43,14 +46,6 @@ options:
     description: The region whose AMI in O(image_id_map) is copied (C(osworld_image_source_region)).
     type: str
     default: us-east-1
-  stack:
-    description: The stack (C(osworld_name_prefix)) the copy belongs to; teardown of one stack never deregisters another's copy.
-    type: str
-    default: osworld
-  extra_tags:
-    description: Tags added to the copy and its snapshots; keys starting with C(osworld:) are reserved and ignored.
-    type: dict
-    default: {}
   state:
     description: C(present) finds or makes the copy; C(absent) deregisters the stack's copies and deletes their snapshots.
     type: str
@@ -145,41 +140,16 @@ from typing import Any
 
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import AWS
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.image_copy import ImageSpec, ensure_image, remove_copies
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.images import DEFAULT_IMAGE_ID_MAP, DEFAULT_SCREEN_SIZE, IMAGE_HOME_REGION
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.module import OSWorldAWSModule
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.validation import validate_region
 
 
 def main() -> None:
-    module = OSWorldAWSModule(
-        argument_spec={
-            "image_id_map": {"type": "dict", "default": DEFAULT_IMAGE_ID_MAP},
-            "screen_size": {"type": "str", "default": DEFAULT_SCREEN_SIZE},
-            "copy": {"type": "bool", "default": False},
-            "source_region": {"type": "str", "default": IMAGE_HOME_REGION},
-            "stack": {"type": "str", "default": "osworld"},
-            "extra_tags": {"type": "dict", "default": {}},
-            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-            "wait": {"type": "bool", "default": True},
-            "wait_timeout": {"type": "int", "default": 3600},
-        },
-        supports_check_mode=True,
-    )
-    params = module.params
+    module = OSWorldAWSModule(ImageSpec, supports_check_mode=True)
+    spec = module.options(ImageSpec)
 
     def run(aws: AWS) -> dict[str, Any]:
-        if params["state"] == "absent":
-            return remove_copies(aws, params["stack"], module.check_mode)
-        spec = ImageSpec(
-            image_id_map=params["image_id_map"],
-            screen_size=params["screen_size"],
-            copy=params["copy"],
-            source_region=validate_region(params["source_region"], "source_region"),
-            stack=params["stack"],
-            extra_tags=params["extra_tags"],
-            wait=params["wait"],
-            wait_timeout=params["wait_timeout"],
-        )
+        if spec.state == "absent":
+            return remove_copies(aws, spec.stack, module.check_mode)
         progress: list[str] = []
         return {**ensure_image(aws, spec, module.check_mode, progress.append), "progress": progress}
 

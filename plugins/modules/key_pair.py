@@ -21,6 +21,9 @@ description:
 author: OSWorld AWS maintainers (@osworld-aws)
 extends_documentation_fragment:
   - osworld.aws.connection
+  - osworld.aws.connection.modules
+  - osworld.aws.stack
+  - osworld.aws.stack.tags
   - osworld.aws.attributes
   - osworld.aws.attributes.ALL
 options:
@@ -37,16 +40,8 @@ options:
   public_key_file:
     description: An OpenSSH public key file (C(osworld_key_public_file)) to import instead of creating a key pair.
     type: path
-  stack:
-    description: The stack (C(osworld_name_prefix)) recorded on a created key pair; O(state=absent) deletes only the stack's.
-    type: str
-    default: osworld
-  extra_tags:
-    description: Tags added to a created key pair; keys starting with C(osworld:) are reserved and ignored.
-    type: dict
-    default: {}
   state:
-    description: C(present) makes sure it exists; C(absent) deletes it if the collection created it.
+    description: C(present) makes sure it exists; C(absent) deletes it if the collection created it for O(stack).
     type: str
     choices: [present, absent]
     default: present
@@ -125,33 +120,16 @@ ssh_user:
 from typing import Any
 
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import AWS
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.keys import DEFAULT_KEY_NAME, KeySpec, ensure_key_pair, remove_key_pair
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.keys import KeySpec, ensure_key_pair, remove_key_pair
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.module import OSWorldAWSModule
 
 
 def main() -> None:
-    module = OSWorldAWSModule(
-        argument_spec={
-            "name": {"type": "str", "default": DEFAULT_KEY_NAME},
-            "key_file": {"type": "path"},
-            "public_key_file": {"type": "path"},
-            "stack": {"type": "str", "default": "osworld"},
-            "extra_tags": {"type": "dict", "default": {}},
-            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-        },
-        supports_check_mode=True,
-    )
-    params = module.params
-    spec = KeySpec(
-        name=params["name"] or DEFAULT_KEY_NAME,
-        key_file=params["key_file"] or None,
-        public_key_file=params["public_key_file"] or None,
-        stack=params["stack"],
-        extra_tags=params["extra_tags"],
-    )
+    module = OSWorldAWSModule(KeySpec, supports_check_mode=True)
+    spec = module.options(KeySpec)
 
     def run(aws: AWS) -> dict[str, Any]:
-        if params["state"] == "absent":
+        if spec.state == "absent":
             return remove_key_pair(aws, spec, module.check_mode)
         # The private key is masked in anything Ansible would print, should it ever reach a result.
         return ensure_key_pair(aws, spec, module.check_mode, module.module.no_log_values.add)

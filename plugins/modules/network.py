@@ -20,13 +20,12 @@ description:
 author: OSWorld AWS maintainers (@osworld-aws)
 extends_documentation_fragment:
   - osworld.aws.connection
+  - osworld.aws.connection.modules
+  - osworld.aws.stack
+  - osworld.aws.stack.tags
   - osworld.aws.attributes
   - osworld.aws.attributes.ALL
 options:
-  stack:
-    description: Name of the stack; used in the C(Name) tags and to find the network again.
-    type: str
-    default: osworld
   state:
     description: Whether the stack's network should exist.
     type: str
@@ -49,10 +48,6 @@ options:
   subnet_id:
     description: Adopt this existing subnet (and its VPC).
     type: str
-  extra_tags:
-    description: Tags added to everything created; keys starting with C(osworld:) are reserved and ignored.
-    type: dict
-    default: {}
 """
 
 EXAMPLES = r"""
@@ -125,45 +120,18 @@ from typing import Any
 
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import AWS
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.module import OSWorldAWSModule
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.network import (
-    NetworkSpec,
-    adopt_network,
-    ensure_network,
-    remove_network,
-)
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.validation import validate_cidr, validate_resource_id
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.network import NetworkSpec, adopt_network, ensure_network, remove_network
 
 
 def main() -> None:
-    module = OSWorldAWSModule(
-        argument_spec={
-            "stack": {"type": "str", "default": "osworld"},
-            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-            "vpc_cidr": {"type": "str", "default": "172.31.0.0/16"},
-            "subnet_cidr": {"type": "str", "default": "172.31.0.0/20"},
-            "availability_zone": {"type": "str"},
-            "vpc_id": {"type": "str"},
-            "subnet_id": {"type": "str"},
-            "extra_tags": {"type": "dict", "default": {}},
-        },
-        supports_check_mode=True,
-    )
-    params = module.params
+    module = OSWorldAWSModule(NetworkSpec, supports_check_mode=True)
+    spec = module.options(NetworkSpec)
 
     def run(aws: AWS) -> dict[str, Any]:
-        if params["state"] == "absent":
-            return remove_network(aws, params["stack"], module.check_mode)
-        if params["subnet_id"] or params["vpc_id"]:
-            subnet_id = params["subnet_id"] and validate_resource_id(params["subnet_id"], "subnet", "subnet_id")
-            vpc_id = params["vpc_id"] and validate_resource_id(params["vpc_id"], "vpc", "vpc_id")
-            return adopt_network(aws, vpc_id, subnet_id)
-        spec = NetworkSpec(
-            stack=params["stack"],
-            vpc_cidr=validate_cidr(params["vpc_cidr"], "vpc_cidr"),
-            subnet_cidr=validate_cidr(params["subnet_cidr"], "subnet_cidr"),
-            availability_zone=params["availability_zone"],
-            extra_tags=params["extra_tags"],
-        )
+        if spec.state == "absent":
+            return remove_network(aws, spec.stack, module.check_mode)
+        if spec.adopts:
+            return adopt_network(aws, spec.vpc_id, spec.subnet_id)
         return ensure_network(aws, spec, module.check_mode)
 
     module.run(run)

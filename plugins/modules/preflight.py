@@ -37,6 +37,7 @@ description:
 author: OSWorld AWS maintainers (@osworld-aws)
 extends_documentation_fragment:
   - osworld.aws.connection
+  - osworld.aws.connection.modules
   - osworld.aws.attributes
   - osworld.aws.attributes.READ_ONLY
 options:
@@ -279,16 +280,13 @@ import os
 from typing import Any
 
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import AWS
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.defaults import DEFAULT_HOST_AMI, DEFAULT_HOST_INSTANCE_TYPE, DEFAULT_INSTANCE_TYPE
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.defaults import region as default_region
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.errors import OSWorldError
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.images import DEFAULT_SCREEN_SIZE, IMAGE_HOME_REGION
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.keys import DEFAULT_KEY_NAME
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.host_checks import HostInput, check_host, check_host_inputs
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.module import OSWorldAWSModule
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.checks import HOST, HOST_INPUTS, Report, failure_message
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.preflight import (
-    ALL_CHECKS,
     AWS_CHECKS,
     PreflightInput,
     check_aws,
@@ -311,87 +309,17 @@ def known_regions() -> list[str]:
 
 
 def main() -> None:
-    module = OSWorldAWSModule(
-        argument_spec={
-            "checks": {"type": "list", "elements": "str", "choices": list(ALL_CHECKS), "default": list(ALL_CHECKS)},
-            "image_id_map": {"type": "dict", "default": {}},
-            "screen_size": {"type": "str", "default": DEFAULT_SCREEN_SIZE},
-            "instance_type": {"type": "str", "default": DEFAULT_INSTANCE_TYPE},
-            "key_name": {"type": "str"},
-            "vpc_id": {"type": "str"},
-            "subnet_id": {"type": "str"},
-            "security_group_id": {"type": "str"},
-            "vpc_cidr": {"type": "str", "default": "172.31.0.0/16"},
-            "subnet_cidr": {"type": "str", "default": "172.31.0.0/20"},
-            "availability_zone": {"type": "str"},
-            "internal_cidr": {"type": "str"},
-            "admin_cidrs": {"type": "list", "elements": "str", "default": ["0.0.0.0/0"]},
-            "monitor_port": {"type": "int", "default": 8080},
-            "name_prefix": {"type": "str", "default": "osworld"},
-            "fleet": {"type": "str", "default": "default"},
-            "env_count": {"type": "int", "default": 0},
-            "ttl_minutes": {"type": "int", "default": 180},
-            "extra_tags": {"type": "dict", "default": {}},
-            "key_create": {"type": "bool", "default": False, "no_log": False},
-            "key_file": {"type": "path"},
-            "key_public_file": {"type": "path"},
-            "image_copy": {"type": "bool", "default": False},
-            "image_source_region": {"type": "str", "default": IMAGE_HOME_REGION},
-            "host_launch": {"type": "bool", "default": False},
-            "host_instance_type": {"type": "str", "default": DEFAULT_HOST_INSTANCE_TYPE},
-            "host_ami": {"type": "str", "default": DEFAULT_HOST_AMI},
-            "host_volume_size": {"type": "int", "default": 50},
-            "host_instance_profile": {"type": "bool", "default": True},
-            "host_policy_file": {"type": "path"},
-            "enable_ttl": {"type": "bool", "default": False},
-            "ttl_scheduler_policy_file": {"type": "path"},
-            "host_ttl_minutes": {"type": "int"},
-            "manage_iam": {"type": "bool", "default": True},
-        },
-        supports_check_mode=True,
-    )
+    module = OSWorldAWSModule({**PreflightInput.argument_spec(), **HostInput.argument_spec()}, supports_check_mode=True)
     params = module.params
-    inputs = PreflightInput(
+    inputs = module.options(
+        PreflightInput,
         region=params["region"] or default_region(),
-        image_id_map=params["image_id_map"],
-        screen_size=params["screen_size"],
-        instance_type=params["instance_type"],
         key_name=params["key_name"] or (DEFAULT_KEY_NAME if params["key_create"] else None),
-        vpc_id=params["vpc_id"] or None,
-        subnet_id=params["subnet_id"] or None,
-        security_group_id=params["security_group_id"] or None,
-        vpc_cidr=params["vpc_cidr"],
-        subnet_cidr=params["subnet_cidr"],
-        availability_zone=params["availability_zone"] or None,
-        internal_cidr=params["internal_cidr"] or None,
-        admin_cidrs=params["admin_cidrs"],
-        monitor_port=params["monitor_port"],
-        name_prefix=params["name_prefix"],
-        fleet=params["fleet"],
-        env_count=params["env_count"],
-        ttl_minutes=params["ttl_minutes"],
-        extra_tags=params["extra_tags"],
-        image_copy=params["image_copy"],
-        image_source_region=params["image_source_region"],
-        key_create=params["key_create"],
-        key_file=params["key_file"] or None,
-        key_public_file=params["key_public_file"] or None,
     )
-    host = HostInput(
-        launch=params["host_launch"],
-        instance_type=params["host_instance_type"],
-        ami=params["host_ami"],
-        volume_size=params["host_volume_size"],
-        instance_profile=params["host_instance_profile"],
-        policy_file=params["host_policy_file"],
-        enable_ttl=params["enable_ttl"],
-        ttl_scheduler_policy_file=params["ttl_scheduler_policy_file"],
-        ttl_minutes=params["host_ttl_minutes"],
-        manage_iam=params["manage_iam"],
-    )
+    host = module.options(HostInput)
     # Inputs are checked before any AWS session exists, so that a bad region is reported by its
     # playbook name and nothing is called with it.
-    checks = expand_checks(params["checks"])
+    checks = expand_checks(inputs.checks)
     report = check_inputs(inputs, checks, known_regions())
     if HOST_INPUTS in checks:
         check_host_inputs(report, host, inputs.name_prefix, inputs.region)

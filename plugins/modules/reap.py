@@ -21,6 +21,7 @@ description:
 author: OSWorld AWS maintainers (@osworld-aws)
 extends_documentation_fragment:
   - osworld.aws.connection
+  - osworld.aws.connection.modules
   - osworld.aws.attributes
   - osworld.aws.attributes.ALL
 options:
@@ -110,45 +111,23 @@ env_security_group_ids:
   elements: str
 """
 
-from typing import Any
-
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import AWS
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.module import OSWorldAWSModule
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.reaper import ReapPolicy, reap
 
 
 def main() -> None:
-    module = OSWorldAWSModule(
-        argument_spec={
-            "ttl_minutes": {"type": "int", "default": 180},
-            "expired": {"type": "bool", "default": True},
-            "untagged": {"type": "bool", "default": True},
-            "include_hosts": {"type": "bool", "default": False},
-            "security_group_ids": {"type": "list", "elements": "str", "default": []},
-            "wait": {"type": "bool", "default": False},
-            "wait_timeout": {"type": "int", "default": 600},
-        },
-        supports_check_mode=True,
-    )
-    params = module.params
-
-    def run(aws: AWS) -> dict[str, Any]:
-        policy = ReapPolicy(
-            ttl_minutes=params["ttl_minutes"],
-            include_hosts=params["include_hosts"],
-            untagged=params["untagged"],
-            expired=params["expired"],
-        )
-        return reap(
+    module = OSWorldAWSModule(ReapPolicy, supports_check_mode=True)
+    policy = module.options(ReapPolicy)
+    module.run(
+        lambda aws: reap(
             aws,
             policy,
             module.check_mode,
-            extra_env_group_ids=[group_id for group_id in params["security_group_ids"] if group_id],
-            wait=params["wait"],
-            wait_timeout=params["wait_timeout"],
+            extra_env_group_ids=[group_id for group_id in policy.security_group_ids if group_id],
+            wait=policy.wait,
+            wait_timeout=policy.wait_timeout,
         )
-
-    module.run(run)
+    )
 
 
 if __name__ == "__main__":

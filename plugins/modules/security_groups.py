@@ -10,7 +10,7 @@ version_added: 0.1.0
 description:
   - Creates or repairs the security group of the OSWorld environment VMs with exactly the
     guide's 8 inbound rules and 1 outbound rule, and the host machine's group with SSH and the
-    monitor port.
+    monitor port, named C(<stack>-env) and C(<stack>-host).
   - Rules someone added by hand are removed, missing ones restored, and a changed description is
     updated in place (a rule is identified by direction, protocol, ports and source).
   - Groups are found again by the tags C(osworld:managed-by=osworld.aws), C(osworld:stack) and
@@ -24,13 +24,12 @@ description:
 author: OSWorld AWS maintainers (@osworld-aws)
 extends_documentation_fragment:
   - osworld.aws.connection
+  - osworld.aws.connection.modules
+  - osworld.aws.stack
+  - osworld.aws.stack.tags
   - osworld.aws.attributes
   - osworld.aws.attributes.ALL
 options:
-  stack:
-    description: Name of the stack (the O(stack) of M(osworld.aws.network)); prefixes the group names.
-    type: str
-    default: osworld
   state:
     description: Whether the groups should exist.
     type: str
@@ -60,10 +59,6 @@ options:
     description: Whether to manage the host machine's group too.
     type: bool
     default: true
-  extra_tags:
-    description: Tags added to both groups; keys starting with C(osworld:) are reserved and ignored.
-    type: dict
-    default: {}
   terminate_client_vms:
     description:
       - With O(state=absent), first terminate the VMs the OSWorld client launched itself (untagged, in
@@ -129,72 +124,20 @@ client_vms_terminated:
 from typing import Any
 
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import AWS
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.errors import OSWorldError
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.module import OSWorldAWSModule
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.security_groups import (
-    GroupSpec,
-    ensure_groups,
-    env_group_spec,
-    host_group_spec,
-    remove_groups,
-)
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.stack import (
-    COMPONENT_ENV_SECURITY_GROUP,
-    COMPONENT_HOST_SECURITY_GROUP,
-    is_planned,
-)
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.validation import (
-    validate_cidrs,
-    validate_internal_cidr,
-    validate_port,
-    validate_resource_id,
-)
-
-
-def desired_groups(params: dict[str, Any]) -> list[GroupSpec]:
-    for name in ("vpc_id", "subnet_id", "internal_cidr"):
-        if not params[name]:
-            raise OSWorldError(f"{name} is required with state=present")
-    # In check mode the network may itself be only planned (PLANNED_ID) by osworld.aws.network.
-    subnet_id = params["subnet_id"]
-    if not is_planned(params["vpc_id"], subnet_id):
-        validate_resource_id(params["vpc_id"], "vpc", "vpc_id")
-        validate_resource_id(subnet_id, "subnet", "subnet_id")
-    admin_cidrs = validate_cidrs(params["admin_cidrs"], "admin_cidrs")
-    internal_cidr = validate_internal_cidr(params["internal_cidr"], "internal_cidr")
-    monitor_port = validate_port(params["monitor_port"], "monitor_port")
-    specs = [env_group_spec(params["stack"], admin_cidrs, internal_cidr, subnet_id, params["extra_tags"])]
-    if params["host_group"]:
-        specs.append(host_group_spec(params["stack"], admin_cidrs, monitor_port, params["extra_tags"]))
-    return specs
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.security_groups import GroupsOptions, ensure_groups, remove_groups
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.stack import COMPONENT_ENV_SECURITY_GROUP, COMPONENT_HOST_SECURITY_GROUP
 
 
 def main() -> None:
-    module = OSWorldAWSModule(
-        argument_spec={
-            "stack": {"type": "str", "default": "osworld"},
-            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-            "vpc_id": {"type": "str"},
-            "subnet_id": {"type": "str"},
-            "admin_cidrs": {"type": "list", "elements": "str", "default": ["0.0.0.0/0"]},
-            "internal_cidr": {"type": "str"},
-            "monitor_port": {"type": "int", "default": 8080},
-            "host_group": {"type": "bool", "default": True},
-            "extra_tags": {"type": "dict", "default": {}},
-            "terminate_client_vms": {"type": "bool", "default": False},
-            "wait_timeout": {"type": "int", "default": 600},
-        },
-        supports_check_mode=True,
-    )
-    params = module.params
+    module = OSWorldAWSModule(GroupsOptions, supports_check_mode=True)
+    spec = module.options(GroupsOptions)
 
     def run(aws: AWS) -> dict[str, Any]:
-        if params["state"] == "absent":
-            return remove_groups(
-                aws, params["stack"], module.check_mode, terminate_client_vms=params["terminate_client_vms"], wait_timeout=params["wait_timeout"]
-            )
-        specs = desired_groups(params)
-        result = ensure_groups(aws, params["vpc_id"], params["stack"], specs, module.check_mode)
+        if spec.state == "absent":
+            return remove_groups(aws, spec.stack, module.check_mode, terminate_client_vms=spec.terminate_client_vms, wait_timeout=spec.wait_timeout)
+        assert spec.vpc_id  # GroupsOptions.problems() holds it for state=present
+        result = ensure_groups(aws, spec.vpc_id, spec.stack, spec.groups(), module.check_mode)
         groups = result["groups"]
         result["env_security_group_id"] = groups[COMPONENT_ENV_SECURITY_GROUP]["group_id"]
         if COMPONENT_HOST_SECURITY_GROUP in groups:

@@ -19,13 +19,11 @@ description:
 author: OSWorld AWS maintainers (@osworld-aws)
 extends_documentation_fragment:
   - osworld.aws.connection
+  - osworld.aws.connection.modules
+  - osworld.aws.stack
   - osworld.aws.attributes
   - osworld.aws.attributes.READ_ONLY
 options:
-  stack:
-    description: The stack (the C(osworld_name_prefix) of provision.yml).
-    type: str
-    default: osworld
   subnet_id:
     description: Report this subnet instead of the one the env group names.
     type: str
@@ -95,39 +93,34 @@ scheduler_role_arn:
   sample: arn:aws:iam::123456789012:role/osworld-ttl-scheduler-us-east-1
 """
 
+from dataclasses import dataclass
 from typing import Any
 
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import AWS
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.module import OSWorldAWSModule
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.options import Options, blank_is_none, option, resource_id, stack_option
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.stack import find_scheduler_role_arn, find_stack_network
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.validation import validate_resource_id
+
+
+@dataclass(frozen=True)
+class StackInfoOptions(Options):
+    stack: str = stack_option()
+    subnet_id: str | None = option("str", checks=[blank_is_none, resource_id("subnet")])
+    security_group_id: str | None = option("str", checks=[blank_is_none, resource_id("sg")])
+    scheduler_role_name: str | None = option("str", checks=[blank_is_none])
+    manage_iam: bool = option("bool", True)
+    enable_ttl: bool = option("bool", False)
 
 
 def main() -> None:
-    module = OSWorldAWSModule(
-        argument_spec={
-            "stack": {"type": "str", "default": "osworld"},
-            "subnet_id": {"type": "str"},
-            "security_group_id": {"type": "str"},
-            "scheduler_role_name": {"type": "str"},
-            "manage_iam": {"type": "bool", "default": True},
-            "enable_ttl": {"type": "bool", "default": False},
-        },
-        supports_check_mode=True,
-    )
-    params = module.params
+    module = OSWorldAWSModule(StackInfoOptions, supports_check_mode=True)
+    spec = module.options(StackInfoOptions)
 
     def run(aws: AWS) -> dict[str, Any]:
-        subnet_id = params["subnet_id"] or None
-        group_id = params["security_group_id"] or None
-        if subnet_id:
-            validate_resource_id(subnet_id, "subnet", "subnet_id")
-        if group_id:
-            validate_resource_id(group_id, "sg", "security_group_id")
-        network = find_stack_network(aws, params["stack"], subnet_id, group_id)
+        network = find_stack_network(aws, spec.stack, spec.subnet_id, spec.security_group_id)
         result: dict[str, Any] = {"changed": False, **network.as_dict()}
-        if params["scheduler_role_name"]:
-            result["scheduler_role_arn"] = find_scheduler_role_arn(aws, params["scheduler_role_name"], params["manage_iam"], params["enable_ttl"])
+        if spec.scheduler_role_name:
+            result["scheduler_role_arn"] = find_scheduler_role_arn(aws, spec.scheduler_role_name, spec.manage_iam, spec.enable_ttl)
         return result
 
     module.run(run)

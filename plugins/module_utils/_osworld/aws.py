@@ -51,6 +51,16 @@ class ConnectionParams:
     secret_key: str | None = None
     session_token: str | None = None
 
+    @classmethod
+    def from_options(cls, region: str, get: Callable[[str], Any]) -> ConnectionParams:
+        """From the connection options of the doc fragment osworld.aws.connection, read by `get`
+        (a module's params or a plugin's get_option); empty means not set."""
+        return cls(region=region, **{name: get(name) or None for name in CREDENTIAL_OPTIONS})
+
+
+# The connection options besides the region, which modules and the inventory plugin name differently.
+CREDENTIAL_OPTIONS = ("endpoint_url", "profile", "access_key", "secret_key", "session_token")
+
 
 def retry_config() -> Any:
     from botocore.config import Config

@@ -16,12 +16,15 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
+from .defaults import DEFAULT_INSTANCE_TYPE, DEFAULT_NAME_PREFIX, DEFAULT_TTL_MINUTES
 from .errors import OSWorldError
 from .eval_results import Layout
+from .images import DEFAULT_SCREEN_SIZE
+from .options import Options, extra_tags_option, option
 from .tags import MANAGED_BY_KEY, MANAGED_BY_VALUE, NAME_KEY, ROLE_KEY, RUN_KEY, merge_extra_tags
 from .timestamps import format_utc
 from .validation import validate_screen_size
@@ -44,39 +47,63 @@ STOP_GRACE_SECONDS = 15.0
 Now = Callable[[], datetime]
 
 
-@dataclass(frozen=True)
-class RunSpec:
-    """What the role asks for; paths are absolute on the host."""
+def absolute_path(value: str, name: str) -> str:  # pylint: disable=unused-argument  # a check's signature
+    return os.path.abspath(value)
 
-    run_id: str
-    checkout: str
-    state_root: str
-    venv: str
-    launcher_dir: str
+
+def given_env(value: Mapping[str, Any], name: str) -> dict[str, str]:  # pylint: disable=unused-argument  # a check's signature
+    """An empty value is a key not given (AWX's credential injects every field, set or not)."""
+    return {str(key): str(item) for key, item in value.items() if item not in (None, "")}
+
+
+def text_files(value: Mapping[str, Any], name: str) -> dict[str, str]:  # pylint: disable=unused-argument  # a check's signature
+    return {str(key): str(text) for key, text in value.items()}
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunSpec(Options):
+    """What the role asks for, the options of osworld.aws.eval_run; paths are absolute on the host.
+
+    `wait`, `timeout` and `poll_interval` are read by the action plugin on the controller."""
+
+    state: str = option("str", "started", choices=("started", "present", "absent"))
+    run_id: str = option("str", "")
+    checkout: str = option("path", required=True, checks=[absolute_path])
+    state_root: str = option("path", required=True, checks=[absolute_path])
+    venv: str = option("path", required=True, checks=[absolute_path])
+    venv_python: str = option("str", "python3")
+    requirements: str = option("str", "requirements.txt")
+    launcher_dir: str = option("path", required=True, checks=[absolute_path])
+    launcher_files: Mapping[str, str] = option("dict", {}, checks=[text_files])
     region: str
-    subnet_id: str
-    security_group_id: str
-    model: str = ""
-    num_envs: int = 1
-    domain: str = "all"
-    test_meta: str = "evaluation_examples/test_all.json"
-    result_dir: str = ""
-    max_steps: int = 15
-    action_space: str = "pyautogui"
-    observation_type: str = "screenshot"
-    script: str = "scripts/python/run_multienv.py"
-    args: Sequence[str] = ()
-    env: Mapping[str, str] = field(default_factory=dict)
-    image_id_map: Mapping[str, Any] = field(default_factory=dict)
-    screen_size: str = "1920x1080"
-    instance_type: str = "t3.medium"
-    ttl_minutes: int = 180
-    name_prefix: str = "osworld"
-    extra_tags: Mapping[str, Any] = field(default_factory=dict)
+    subnet_id: str = option("str", required=True)
+    security_group_id: str = option("str", required=True)
+    model: str = option("str", "")
+    num_envs: int = option("int", 1)
+    domain: str = option("str", "all")
+    test_meta: str = option("str", "evaluation_examples/test_all.json")
+    result_dir: str = option("str", "")
+    max_steps: int = option("int", 15)
+    action_space: str = option("str", "pyautogui")
+    observation_type: str = option("str", "screenshot")
+    script: str = option("str", "scripts/python/run_multienv.py")
+    args: Sequence[str] = option("list", [], elements="str")
+    env: Mapping[str, str] = option("dict", {}, no_log=True, checks=[given_env])
+    image_id_map: Mapping[str, Any] = option("dict", {})
+    screen_size: str = option("str", DEFAULT_SCREEN_SIZE)
+    instance_type: str = option("str", DEFAULT_INSTANCE_TYPE)
+    ttl_minutes: int = option("int", DEFAULT_TTL_MINUTES)
+    name_prefix: str = option("str", DEFAULT_NAME_PREFIX)
+    extra_tags: Mapping[str, Any] = extra_tags_option()
     endpoint_url: str | None = None
-    venv_python: str = "python3"
-    requirements: str = "requirements.txt"
-    launcher_files: Mapping[str, str] = field(default_factory=dict)
+    wait: bool = option("bool", False)
+    timeout: int = option("int", 86400)
+    poll_interval: float = option("float", 60)
+    stop_reason: str = option("str", "stopped", choices=("stopped", "timed out"))
+
+    def with_run_id(self, now: datetime) -> RunSpec:
+        """This spec with its run id, `<model>-<domain>-<UTC date>` when none was given."""
+        return self if self.run_id else replace(self, run_id=default_run_id(self.model, self.domain, now))
 
     @property
     def python(self) -> str:

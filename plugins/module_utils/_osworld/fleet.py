@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from .aws import AWS
 from .checks import IMAGE, Report, check_instance_type, check_key_pair, check_network, check_vcpu_quota, failure_message
 from .errors import AWSCallError, OSWorldError
+from .defaults import DEFAULT_INSTANCE_TYPE, DEFAULT_TTL_MINUTES
 from .fleet_plan import (
     IDLE_STATES,
     LaunchTarget,
@@ -41,12 +42,13 @@ from .fleet_plan import (
     run_instances_request,
     token_salts,
 )
-from .images import launch_image
+from .images import DEFAULT_IMAGE_ID_MAP, DEFAULT_SCREEN_SIZE, launch_image
 from .instances import POLL_INTERVAL, Clock, Sleep, describe_instances, terminate, wait_for_state
+from .options import Options, blank_is_none, extra_tags_option, not_negative, option, resource_id, stack_option, with_args
 from .stack import PLANNED_ID, StackNetwork, find_stack_network, is_planned
 from .timestamps import MAX_TTL_MINUTES
 from .urls import Probe, http_probe, wait_for_backends
-from .validation import ALL_FLEETS, NAME_PATTERN, validate_range, validate_resource_id, validate_screen_size
+from .validation import ALL_FLEETS, DEFAULT_FLEET, NAME_PATTERN, validate_range, validate_screen_size
 
 # Re-plans after finding that a concurrent run launched what this one was about to.
 REPLANS = 3
@@ -56,49 +58,54 @@ REPLANS = 3
 # What the user asked for
 
 
+def fleet_name(value: str, name: str) -> str:
+    if not NAME_PATTERN.match(value):
+        raise OSWorldError(f"{name}: '{value}' is not a fleet name (letters, digits, '-', '_', '.'; at most 63)")
+    return value
+
+
+def image_map(value: Any, name: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise OSWorldError(f"{name}: expected a dict of region -> AMI id (or region -> {{screen size: AMI id}})")
+    return value
+
+
 @dataclass(frozen=True)
-class FleetSpec:
-    fleet: str
-    count: int
-    stack: str = "osworld"
-    image_id_map: Mapping[str, Any] = field(default_factory=dict)
-    screen_size: str = "1920x1080"
-    instance_type: str = "t3.medium"
-    key_name: str | None = None
-    subnet_id: str | None = None
-    security_group_id: str | None = None
-    ttl_minutes: int = 180
-    extra_tags: Mapping[str, Any] = field(default_factory=dict)
-    wait: bool = True
-    wait_timeout: int = 600
-    wait_for_backend: bool = False
-    backend_timeout: int = 600
+class FleetSpec(Options):
+    """The options of osworld.aws.fleet. Check mode of provision.yml passes the ids it would
+    create, so the planned id passes the id checks."""
+
+    fleet: str = option("str", DEFAULT_FLEET, checks=[fleet_name])
+    count: int = option("int", checks=[not_negative])
+    state: str = option("str", "present", choices=("present", "absent"))
+    stack: str = stack_option()
+    image_id_map: Mapping[str, Any] = option("dict", DEFAULT_IMAGE_ID_MAP, checks=[image_map])
+    screen_size: str = option("str", DEFAULT_SCREEN_SIZE, checks=[validate_screen_size])
+    instance_type: str = option("str", DEFAULT_INSTANCE_TYPE)
+    key_name: str | None = option("str", no_log=False, checks=[blank_is_none])
+    subnet_id: str | None = option("str", checks=[blank_is_none, resource_id("subnet", planned_ok=True)])
+    security_group_id: str | None = option("str", checks=[blank_is_none, resource_id("sg", planned_ok=True)])
+    ttl_minutes: int = option("int", DEFAULT_TTL_MINUTES, checks=[with_args(validate_range, 0, MAX_TTL_MINUTES)])
+    extra_tags: Mapping[str, Any] = extra_tags_option()
+    wait: bool = option("bool", True)
+    wait_timeout: int = option("int", 600, checks=[not_negative])
+    wait_for_backend: bool = option("bool", False)
+    backend_timeout: int = option("int", 600, checks=[not_negative])
 
     @property
     def all_fleets(self) -> bool:
         return self.fleet == ALL_FLEETS
 
+    def problems(self) -> list[str]:
+        if self.all_fleets and self.count != 0:
+            return ["fleet: 'all' only tears every fleet down (count 0 or state=absent); name one fleet to scale it"]
+        return []
+
 
 def validate_spec(spec: FleetSpec) -> FleetSpec:
-    """Every check that needs no AWS call, before anything is asked of AWS."""
-    if not NAME_PATTERN.match(spec.fleet or ""):
-        raise OSWorldError(f"fleet: '{spec.fleet}' is not a fleet name (letters, digits, '-', '_', '.'; at most 63)")
-    if spec.all_fleets and spec.count != 0:
-        raise OSWorldError("fleet: 'all' only tears every fleet down (count 0 or state=absent); name one fleet to scale it")
-    if spec.count < 0:
-        raise OSWorldError(f"count: {spec.count} is negative")
-    validate_range(spec.ttl_minutes, "ttl_minutes", 0, MAX_TTL_MINUTES)
-    validate_screen_size(spec.screen_size, "screen_size")
-    if not isinstance(spec.image_id_map, Mapping):
-        raise OSWorldError("image_id_map: expected a dict of region -> AMI id (or region -> {screen size: AMI id})")
-    for name, kind in (("subnet_id", "subnet"), ("security_group_id", "sg")):
-        value = getattr(spec, name)
-        # Check mode of provision.yml passes the ids it would create.
-        if value and not is_planned(value):
-            validate_resource_id(value, kind, name)
-    if spec.wait_timeout < 0 or spec.backend_timeout < 0:
-        raise OSWorldError("wait_timeout and backend_timeout must not be negative")
-    return spec
+    """Every check that needs no AWS call, before anything is asked of AWS (FleetSpec.from_params
+    runs them too): every problem in one report."""
+    return spec.checked()
 
 
 # ---------------------------------------------------------------------------------------------

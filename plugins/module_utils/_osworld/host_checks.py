@@ -17,6 +17,7 @@ from .aws import AWS
 from .checks import HOST, HOST_INPUTS, Report, check_instance_type, read_call
 from .defaults import DEFAULT_HOST_AMI, DEFAULT_HOST_INSTANCE_TYPE
 from .errors import DENIED_CODES, AWSCallError
+from .options import Options, option
 from .tags import expiry_after
 from .timestamps import MAX_TTL_MINUTES
 from .validation import INSTANCE_TYPE_PATTERN, RESOURCE_ID_PATTERNS
@@ -26,19 +27,19 @@ IAM_NAME_LIMIT = 64
 
 
 @dataclass(frozen=True)
-class HostInput:
-    """The host role's variables that preflight reads (osworld_host_*)."""
+class HostInput(Options):
+    """The host role's variables that preflight reads (osworld_host_*), options of osworld.aws.preflight."""
 
-    launch: bool = False
-    instance_type: str = DEFAULT_HOST_INSTANCE_TYPE
-    ami: str = DEFAULT_HOST_AMI
-    volume_size: int = 50
-    instance_profile: bool = True
-    policy_file: str | None = None
-    enable_ttl: bool = False
-    ttl_scheduler_policy_file: str | None = None
-    ttl_minutes: int | None = None
-    manage_iam: bool = True
+    launch: bool = option("bool", False, name="host_launch")
+    instance_type: str = option("str", DEFAULT_HOST_INSTANCE_TYPE, name="host_instance_type")
+    ami: str = option("str", DEFAULT_HOST_AMI, name="host_ami")
+    volume_size: int = option("int", 50, name="host_volume_size")
+    instance_profile: bool = option("bool", True, name="host_instance_profile")
+    policy_file: str | None = option("path", name="host_policy_file")
+    enable_ttl: bool = option("bool", False)
+    ttl_scheduler_policy_file: str | None = option("path")
+    ttl_minutes: int | None = option("int", name="host_ttl_minutes")
+    manage_iam: bool = option("bool", True)
 
     @property
     def needs_host_role(self) -> bool:

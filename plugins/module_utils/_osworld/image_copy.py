@@ -14,8 +14,10 @@ from typing import Any
 
 from .aws import AWS
 from .errors import OSWorldError
-from .images import AVAILABLE, DEFAULT_SCREEN_SIZE, IMAGE_HOME_REGION, check_map, describe_images, map_path, resolved_map
+from .images import AVAILABLE, DEFAULT_IMAGE_ID_MAP, DEFAULT_SCREEN_SIZE, IMAGE_HOME_REGION, check_map, describe_images, map_path, resolved_map
+from .options import Options, extra_tags_option, option, stack_option
 from .stack import PLANNED_ID, is_planned
+from .validation import validate_region
 from .tags import (
     COMPONENT_KEY,
     is_managed,
@@ -198,15 +200,18 @@ def wait_for_copy(
 
 
 @dataclass(frozen=True)
-class ImageSpec:
-    image_id_map: Mapping[str, Any]
-    screen_size: str = DEFAULT_SCREEN_SIZE
-    copy: bool = False
-    source_region: str = IMAGE_HOME_REGION
-    stack: str = "osworld"
-    extra_tags: Mapping[str, Any] = field(default_factory=dict)
-    wait: bool = True
-    wait_timeout: int = 3600
+class ImageSpec(Options):
+    """The options of osworld.aws.image."""
+
+    image_id_map: Mapping[str, Any] = option("dict", DEFAULT_IMAGE_ID_MAP)
+    screen_size: str = option("str", DEFAULT_SCREEN_SIZE)
+    copy: bool = option("bool", False)
+    source_region: str = option("str", IMAGE_HOME_REGION, checks=[validate_region])
+    stack: str = stack_option()
+    extra_tags: Mapping[str, Any] = extra_tags_option()
+    state: str = option("str", "present", choices=("present", "absent"))
+    wait: bool = option("bool", True)
+    wait_timeout: int = option("int", 3600)
 
 
 def ensure_image(aws: AWS, spec: ImageSpec, check_mode: bool, progress: Progress = lambda line: None, sleep: Sleep = time.sleep) -> dict[str, Any]:

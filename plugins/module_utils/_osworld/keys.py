@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .aws import AWS
 from .errors import OSWorldError
+from .options import Options, blank_is_none, extra_tags_option, option, stack_option
 from .tags import is_stack_owned, stack_tags, tag_dict, tag_specifications
 
 DEFAULT_KEY_NAME = "osworld_key"
@@ -27,13 +28,20 @@ PUBLIC_KEY_PREFIXES = ("ssh-ed25519 ", "ssh-rsa ", "ecdsa-sha2-nistp256 ", "ecds
 Hide = Callable[[str], None]
 
 
+def name_or_default(value: str, name: str) -> str:  # pylint: disable=unused-argument  # a check's signature
+    return value or DEFAULT_KEY_NAME
+
+
 @dataclass(frozen=True)
-class KeySpec:
-    name: str = DEFAULT_KEY_NAME
-    key_file: str | None = None
-    public_key_file: str | None = None
-    stack: str = "osworld"
-    extra_tags: Mapping[str, Any] = field(default_factory=dict)
+class KeySpec(Options):
+    """The options of osworld.aws.key_pair (preflight builds one to check a planned creation)."""
+
+    name: str = option("str", DEFAULT_KEY_NAME, checks=[name_or_default])
+    key_file: str | None = option("path", checks=[blank_is_none])
+    public_key_file: str | None = option("path", checks=[blank_is_none])
+    stack: str = stack_option()
+    extra_tags: Mapping[str, Any] = extra_tags_option()
+    state: str = option("str", "present", choices=("present", "absent"))
 
     def tags(self) -> dict[str, str]:
         return stack_tags(self.stack, COMPONENT_KEY_PAIR, self.name, self.extra_tags)

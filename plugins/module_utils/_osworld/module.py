@@ -10,8 +10,10 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from .aws import AWS, HAS_BOTO3, ConnectionParams, library_versions
 from .defaults import region as default_region
 from .errors import AWSCallError, OSWorldError
+from .options import Options, SpecT
 from .validation import validate_region
 
+# Documented by the doc fragment osworld.aws.connection (and its MODULES variant).
 CONNECTION_ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
     "region": {"type": "str", "aliases": ["aws_region"]},
     "endpoint_url": {"type": "str", "aliases": ["aws_endpoint_url"]},
@@ -25,9 +27,10 @@ CONNECTION_ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
 class OSWorldAWSModule:
     """AnsibleModule plus the connection options and the collection's error reporting."""
 
-    def __init__(self, argument_spec: dict[str, Any], **kwargs: Any) -> None:
+    def __init__(self, argument_spec: dict[str, Any] | type[Options], **kwargs: Any) -> None:
+        """`argument_spec` is a dict, or the Options class whose fields are the module's options."""
         spec = dict(CONNECTION_ARGUMENT_SPEC)
-        spec.update(argument_spec)
+        spec.update(argument_spec if isinstance(argument_spec, dict) else argument_spec.argument_spec())
         self.module = AnsibleModule(argument_spec=spec, **kwargs)
         if not HAS_BOTO3:
             self.module.fail_json(msg=missing_required_lib("boto3"))
@@ -37,14 +40,16 @@ class OSWorldAWSModule:
 
     def connection_params(self) -> ConnectionParams:
         region = self.params["region"] or default_region()
-        return ConnectionParams(
-            region=validate_region(region, "region"),
-            endpoint_url=self.params["endpoint_url"],
-            profile=self.params["profile"],
-            access_key=self.params["access_key"],
-            secret_key=self.params["secret_key"],
-            session_token=self.params["session_token"],
-        )
+        return ConnectionParams.from_options(validate_region(region, "region"), self.params.get)
+
+    def options(self, spec_class: type[SpecT], **given: Any) -> SpecT:
+        """The module's params as `spec_class`, checked before any AWS session exists: a bad input
+        fails here, with every problem in one message."""
+        try:
+            return spec_class.from_params(self.params, **given)
+        except OSWorldError as exc:
+            self.module.fail_json(msg=exc.message, **exc.details)
+            raise  # fail_json exits; this keeps the type checker informed
 
     def warn(self, message: str) -> None:
         self.module.warn(message)

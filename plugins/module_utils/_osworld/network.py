@@ -11,20 +11,43 @@ from typing import Any
 from .aws import AWS
 from .blockers import delete_when_released
 from .errors import AWSCallError, OSWorldError
+from .options import Options, blank_is_none, extra_tags_option, option, resource_id, stack_option
 from .stack import COMPONENT_INTERNET_GATEWAY, COMPONENT_ROUTE_TABLE, COMPONENT_SUBNET, COMPONENT_VPC, PLANNED_ID
 from .tags import COMPONENT_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, STACK_KEY, filters, stack_tags, tag_dict, tag_filters, tag_specifications
+from .validation import validate_cidr
 
 DEFAULT_ROUTE = "0.0.0.0/0"
+# The dedicated network's CIDRs (those of a default VPC and its first subnet).
+DEFAULT_VPC_CIDR = "172.31.0.0/16"
+DEFAULT_SUBNET_CIDR = "172.31.0.0/20"
 IN_USE_ADVICE = "terminate what uses them (teardown.yml -e osworld_fleet=all, osworld_teardown_client_vms=true), then run teardown again"
 
 
 @dataclass(frozen=True)
-class NetworkSpec:
-    stack: str
-    vpc_cidr: str
-    subnet_cidr: str
-    availability_zone: str | None
-    extra_tags: Mapping[str, Any]
+class NetworkSpec(Options):
+    """The options of osworld.aws.network."""
+
+    stack: str = stack_option()
+    state: str = option("str", "present", choices=("present", "absent"))
+    vpc_cidr: str = option("str", DEFAULT_VPC_CIDR, checks=[validate_cidr])
+    subnet_cidr: str = option("str", DEFAULT_SUBNET_CIDR, checks=[validate_cidr])
+    availability_zone: str | None = option("str")
+    vpc_id: str | None = option("str", checks=[blank_is_none, resource_id("vpc")])
+    subnet_id: str | None = option("str", checks=[blank_is_none, resource_id("subnet")])
+    extra_tags: Mapping[str, Any] = extra_tags_option()
+
+    @property
+    def adopts(self) -> bool:
+        return bool(self.vpc_id or self.subnet_id)
+
+    def problems(self) -> list[str]:
+        if self.state == "absent" or self.adopts:
+            return []
+        try:
+            check_subnet_in_vpc(self.vpc_cidr, self.subnet_cidr)
+        except OSWorldError as exc:
+            return [exc.message]
+        return []
 
     def tags(self, component: str) -> dict[str, str]:
         return stack_tags(self.stack, component, f"{self.stack}-{component}", self.extra_tags)
@@ -76,7 +99,7 @@ def adopt_network(aws: AWS, vpc_id: str | None, subnet_id: str | None) -> dict[s
 
 
 def ensure_network(aws: AWS, spec: NetworkSpec, check_mode: bool) -> dict[str, Any]:
-    check_subnet_in_vpc(spec.vpc_cidr, spec.subnet_cidr)
+    """The stack's dedicated network; `spec` is checked (NetworkSpec.from_params)."""
     created: list[str] = []
     vpc = _find_vpc(aws, spec.stack, check_mode, created)
     fresh = vpc is None

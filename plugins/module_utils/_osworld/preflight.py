@@ -40,13 +40,18 @@ from .checks import (
     denied_as_finding,
     internal_reach_warning,
 )
+from .defaults import DEFAULT_INSTANCE_TYPE, DEFAULT_NAME_PREFIX, DEFAULT_TTL_MINUTES
 from .errors import OSWorldError
 from .image_copy import CopySpec, check_copy
-from .images import IMAGE_HOME_REGION, check_map, image_problem
+from .images import DEFAULT_SCREEN_SIZE, IMAGE_HOME_REGION, check_map, image_problem
 from .keys import KeySpec
+from .network import DEFAULT_SUBNET_CIDR, DEFAULT_VPC_CIDR
+from .options import Options, blank_is_none, extra_tags_option, option
+from .security_groups import DEFAULT_ADMIN_CIDRS, DEFAULT_MONITOR_PORT
 from .tags import RESERVED_PREFIX
 from .validation import (
     ALL_FLEETS,
+    DEFAULT_FLEET,
     INSTANCE_TYPE_PATTERN,
     NAME_PATTERN,
     REGION_PATTERN,
@@ -77,33 +82,36 @@ WHOLE_INTERNET = frozenset({"0.0.0.0/0", "::/0"})
 
 
 @dataclass(frozen=True)
-class PreflightInput:
-    """The playbook variables preflight reads (None or empty: not given)."""
+class PreflightInput(Options):
+    """The playbook variables preflight reads (None or empty: not given), the options of
+    osworld.aws.preflight but the host's (host_checks.HostInput). They are checked by
+    check_inputs, into the report, in the playbook's spelling."""
 
     region: str
-    image_id_map: Mapping[str, Any] = field(default_factory=dict)
-    screen_size: str = "1920x1080"
-    instance_type: str = "t3.medium"
-    key_name: str | None = None
-    vpc_id: str | None = None
-    subnet_id: str | None = None
-    security_group_id: str | None = None
-    vpc_cidr: str = "172.31.0.0/16"
-    subnet_cidr: str = "172.31.0.0/20"
-    availability_zone: str | None = None
-    internal_cidr: str | None = None
-    admin_cidrs: Sequence[str] = ("0.0.0.0/0",)
-    monitor_port: int = 8080
-    name_prefix: str = "osworld"
-    fleet: str = "default"
-    env_count: int = 0
-    ttl_minutes: int = 180
-    extra_tags: Mapping[str, Any] = field(default_factory=dict)
-    image_copy: bool = False
-    image_source_region: str = IMAGE_HOME_REGION
-    key_create: bool = False
-    key_file: str | None = None
-    key_public_file: str | None = None
+    checks: Sequence[str] = option("list", list(ALL_CHECKS), elements="str", choices=ALL_CHECKS)
+    image_id_map: Mapping[str, Any] = option("dict", {})
+    screen_size: str = option("str", DEFAULT_SCREEN_SIZE)
+    instance_type: str = option("str", DEFAULT_INSTANCE_TYPE)
+    key_name: str | None = option("str", checks=[blank_is_none])
+    vpc_id: str | None = option("str", checks=[blank_is_none])
+    subnet_id: str | None = option("str", checks=[blank_is_none])
+    security_group_id: str | None = option("str", checks=[blank_is_none])
+    vpc_cidr: str = option("str", DEFAULT_VPC_CIDR)
+    subnet_cidr: str = option("str", DEFAULT_SUBNET_CIDR)
+    availability_zone: str | None = option("str", checks=[blank_is_none])
+    internal_cidr: str | None = option("str", checks=[blank_is_none])
+    admin_cidrs: Sequence[str] = option("list", list(DEFAULT_ADMIN_CIDRS), elements="str")
+    monitor_port: int = option("int", DEFAULT_MONITOR_PORT)
+    name_prefix: str = option("str", DEFAULT_NAME_PREFIX)
+    fleet: str = option("str", DEFAULT_FLEET)
+    env_count: int = option("int", 0)
+    ttl_minutes: int = option("int", DEFAULT_TTL_MINUTES)
+    extra_tags: Mapping[str, Any] = extra_tags_option()
+    image_copy: bool = option("bool", False)
+    image_source_region: str = option("str", IMAGE_HOME_REGION)
+    key_create: bool = option("bool", False, no_log=False)
+    key_file: str | None = option("path", checks=[blank_is_none])
+    key_public_file: str | None = option("path", checks=[blank_is_none])
 
     @property
     def adopts_network(self) -> bool:

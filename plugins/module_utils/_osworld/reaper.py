@@ -24,7 +24,9 @@ from typing import Any
 from .aws import AWS
 from .client_vms import is_client_vm
 from .client_vms import LAUNCHED_BY_CLIENT, LAUNCHED_BY_COLLECTION
+from .defaults import DEFAULT_TTL_MINUTES
 from .instances import LIVE_STATES, chunks, describe_instances, terminate, wait_for_state
+from .options import Options, option, with_args
 from .stack import find_env_security_groups
 from .tags import EXPIRES_AT_KEY, FLEET_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, ROLE_ENV, ROLE_HOST, ROLE_KEY, filters, tag_dict, tag_filters
 from .timestamps import MAX_TTL_MINUTES, format_utc, parse_utc
@@ -52,15 +54,19 @@ class Verdict:
 
 
 @dataclass(frozen=True)
-class ReapPolicy:
-    ttl_minutes: int = 180
-    include_hosts: bool = False
-    untagged: bool = True
-    expired: bool = True
+class ReapPolicy(Options):
+    """What to reap: the options of osworld.aws.reap."""
+
+    ttl_minutes: int = option("int", DEFAULT_TTL_MINUTES, checks=[with_args(validate_range, 0, MAX_TTL_MINUTES)])
+    expired: bool = option("bool", True)
+    untagged: bool = option("bool", True)
+    include_hosts: bool = option("bool", False)
+    security_group_ids: Sequence[str] = option("list", [], elements="str")
+    wait: bool = option("bool", False)
+    wait_timeout: int = option("int", 600)
 
     def validate(self) -> ReapPolicy:
-        validate_range(self.ttl_minutes, "ttl_minutes", 0, MAX_TTL_MINUTES)
-        return self
+        return self.checked()
 
 
 def judge(instance: Mapping[str, Any], env_group_ids: Iterable[str], now: datetime, policy: ReapPolicy) -> Verdict | None:

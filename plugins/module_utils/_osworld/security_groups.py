@@ -12,9 +12,11 @@ from .aws import AWS
 from .blockers import advice, delete_when_released, describe, instances_in_groups, is_client
 from .errors import OSWorldError
 from .instances import terminate, wait_for_state
+from .options import Options, blank_is_none, extra_tags_option, option, resource_id, stack_option
 from .rules import EGRESS, INGRESS, Rule, RuleDiff, apply_diff, diff_rules, ip_permissions, make_rule, rules_for_diff, rules_from_ip_permissions
 from .stack import COMPONENT_ENV_SECURITY_GROUP, COMPONENT_HOST_SECURITY_GROUP, PLANNED_ID
 from .tags import COMPONENT_KEY, SUBNET_KEY, stack_identity, stack_tags, tag_dict, tag_filters, tag_list, tag_specifications
+from .validation import validate_cidrs, validate_internal_cidr, validate_port
 
 # The guide's inbound rules: (port, audience, description). "admin" ports follow
 # osworld_admin_cidrs; "internal" ports must never leave the VPC (5000 runs commands unauthenticated).
@@ -29,6 +31,8 @@ GUIDE_ENV_INGRESS: tuple[tuple[int, str, str], ...] = (
     (9222, "internal", "Chrome control port"),
 )
 EGRESS_DESCRIPTION = "Allow all outbound traffic"
+DEFAULT_ADMIN_CIDRS = ("0.0.0.0/0",)
+DEFAULT_MONITOR_PORT = 8080
 # AWS gives every new group this egress rule (without a description).
 AWS_DEFAULT_EGRESS = make_rule(EGRESS, "-1", None, None, "0.0.0.0/0")
 
@@ -45,6 +49,37 @@ class GroupSpec:
     @property
     def rules(self) -> list[Rule]:
         return [*self.ingress, *self.egress]
+
+
+@dataclass(frozen=True)
+class GroupsOptions(Options):
+    """The options of osworld.aws.security_groups. In check mode the network may itself be only
+    planned by osworld.aws.network, so its planned id passes the id checks."""
+
+    stack: str = stack_option()
+    state: str = option("str", "present", choices=("present", "absent"))
+    vpc_id: str | None = option("str", checks=[blank_is_none, resource_id("vpc", planned_ok=True)])
+    subnet_id: str | None = option("str", checks=[blank_is_none, resource_id("subnet", planned_ok=True)])
+    admin_cidrs: Sequence[str] = option("list", list(DEFAULT_ADMIN_CIDRS), elements="str", checks=[validate_cidrs])
+    internal_cidr: str | None = option("str", checks=[blank_is_none, validate_internal_cidr])
+    monitor_port: int = option("int", DEFAULT_MONITOR_PORT, checks=[validate_port])
+    host_group: bool = option("bool", True)
+    extra_tags: Mapping[str, Any] = extra_tags_option()
+    terminate_client_vms: bool = option("bool", False)
+    wait_timeout: int = option("int", 600)
+
+    def problems(self) -> list[str]:
+        if self.state == "absent":
+            return []
+        return [f"{name} is required with state=present" for name in ("vpc_id", "subnet_id", "internal_cidr") if not getattr(self, name)]
+
+    def groups(self) -> list[GroupSpec]:
+        """The groups of state=present: the env group, and the host's unless host_group is false."""
+        assert self.subnet_id and self.internal_cidr  # problems() holds them for state=present
+        specs = [env_group_spec(self.stack, self.admin_cidrs, self.internal_cidr, self.subnet_id, self.extra_tags)]
+        if self.host_group:
+            specs.append(host_group_spec(self.stack, self.admin_cidrs, self.monitor_port, self.extra_tags))
+        return specs
 
 
 def all_outbound() -> tuple[Rule, ...]:

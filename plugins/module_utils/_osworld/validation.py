@@ -21,6 +21,8 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 INSTANCE_TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$")
 # The fleet name that means every fleet (teardown only).
 ALL_FLEETS = "all"
+# The fleet of a playbook run that names none.
+DEFAULT_FLEET = "default"
 
 
 def validate_region(value: str, variable: str) -> str:
