@@ -140,20 +140,20 @@ from typing import Any
 
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import AWS
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.image_copy import ImageSpec, ensure_image, remove_copies
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.module import OSWorldAWSModule
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.module import OSWorldAWSModule, run_module
+
+
+def present(aws: AWS, spec: ImageSpec, module: OSWorldAWSModule) -> dict[str, Any]:
+    progress: list[str] = []
+    return {**ensure_image(aws, spec, module.check_mode, progress.append), "progress": progress}
+
+
+def absent(aws: AWS, spec: ImageSpec, module: OSWorldAWSModule) -> dict[str, Any]:
+    return remove_copies(aws, spec.stack, module.check_mode)
 
 
 def main() -> None:
-    module = OSWorldAWSModule(ImageSpec, supports_check_mode=True)
-    spec = module.options(ImageSpec)
-
-    def run(aws: AWS) -> dict[str, Any]:
-        if spec.state == "absent":
-            return remove_copies(aws, spec.stack, module.check_mode)
-        progress: list[str] = []
-        return {**ensure_image(aws, spec, module.check_mode, progress.append), "progress": progress}
-
-    module.run(run)
+    run_module(ImageSpec, present, absent)
 
 
 if __name__ == "__main__":

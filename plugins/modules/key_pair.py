@@ -121,20 +121,20 @@ from typing import Any
 
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import AWS
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.keys import KeySpec, ensure_key_pair, remove_key_pair
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.module import OSWorldAWSModule
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.module import OSWorldAWSModule, run_module
+
+
+def present(aws: AWS, spec: KeySpec, module: OSWorldAWSModule) -> dict[str, Any]:
+    # The private key is masked in anything Ansible would print, should it ever reach a result.
+    return ensure_key_pair(aws, spec, module.check_mode, module.module.no_log_values.add)
+
+
+def absent(aws: AWS, spec: KeySpec, module: OSWorldAWSModule) -> dict[str, Any]:
+    return remove_key_pair(aws, spec, module.check_mode)
 
 
 def main() -> None:
-    module = OSWorldAWSModule(KeySpec, supports_check_mode=True)
-    spec = module.options(KeySpec)
-
-    def run(aws: AWS) -> dict[str, Any]:
-        if spec.state == "absent":
-            return remove_key_pair(aws, spec, module.check_mode)
-        # The private key is masked in anything Ansible would print, should it ever reach a result.
-        return ensure_key_pair(aws, spec, module.check_mode, module.module.no_log_values.add)
-
-    module.run(run)
+    run_module(KeySpec, present, absent)
 
 
 if __name__ == "__main__":

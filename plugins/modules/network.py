@@ -119,22 +119,22 @@ removed:
 from typing import Any
 
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import AWS
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.module import OSWorldAWSModule
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.module import OSWorldAWSModule, run_module
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.network import NetworkSpec, adopt_network, ensure_network, remove_network
 
 
+def present(aws: AWS, spec: NetworkSpec, module: OSWorldAWSModule) -> dict[str, Any]:
+    if spec.adopts:
+        return adopt_network(aws, spec.vpc_id, spec.subnet_id)
+    return ensure_network(aws, spec, module.check_mode)
+
+
+def absent(aws: AWS, spec: NetworkSpec, module: OSWorldAWSModule) -> dict[str, Any]:
+    return remove_network(aws, spec.stack, module.check_mode)
+
+
 def main() -> None:
-    module = OSWorldAWSModule(NetworkSpec, supports_check_mode=True)
-    spec = module.options(NetworkSpec)
-
-    def run(aws: AWS) -> dict[str, Any]:
-        if spec.state == "absent":
-            return remove_network(aws, spec.stack, module.check_mode)
-        if spec.adopts:
-            return adopt_network(aws, spec.vpc_id, spec.subnet_id)
-        return ensure_network(aws, spec, module.check_mode)
-
-    module.run(run)
+    run_module(NetworkSpec, present, absent)
 
 
 if __name__ == "__main__":

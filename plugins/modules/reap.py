@@ -111,23 +111,20 @@ env_security_group_ids:
   elements: str
 """
 
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.module import OSWorldAWSModule
+from typing import Any
+
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import AWS
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.module import OSWorldAWSModule, run_module
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.reaper import ReapPolicy, reap
 
 
+def reap_expired(aws: AWS, policy: ReapPolicy, module: OSWorldAWSModule) -> dict[str, Any]:
+    extra_env_group_ids = [group_id for group_id in policy.security_group_ids if group_id]
+    return reap(aws, policy, module.check_mode, extra_env_group_ids=extra_env_group_ids, wait=policy.wait, wait_timeout=policy.wait_timeout)
+
+
 def main() -> None:
-    module = OSWorldAWSModule(ReapPolicy, supports_check_mode=True)
-    policy = module.options(ReapPolicy)
-    module.run(
-        lambda aws: reap(
-            aws,
-            policy,
-            module.check_mode,
-            extra_env_group_ids=[group_id for group_id in policy.security_group_ids if group_id],
-            wait=policy.wait,
-            wait_timeout=policy.wait_timeout,
-        )
-    )
+    run_module(ReapPolicy, reap_expired)
 
 
 if __name__ == "__main__":

@@ -124,27 +124,27 @@ client_vms_terminated:
 from typing import Any
 
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import AWS
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.module import OSWorldAWSModule
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.module import OSWorldAWSModule, run_module
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.security_groups import GroupsOptions, ensure_groups, remove_groups
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.stack import COMPONENT_ENV_SECURITY_GROUP, COMPONENT_HOST_SECURITY_GROUP
 
 
+def present(aws: AWS, spec: GroupsOptions, module: OSWorldAWSModule) -> dict[str, Any]:
+    vpc_id = spec.present_ids()[0]
+    result = ensure_groups(aws, vpc_id, spec.stack, spec.groups(), module.check_mode)
+    groups = result["groups"]
+    result["env_security_group_id"] = groups[COMPONENT_ENV_SECURITY_GROUP]["group_id"]
+    if COMPONENT_HOST_SECURITY_GROUP in groups:
+        result["host_security_group_id"] = groups[COMPONENT_HOST_SECURITY_GROUP]["group_id"]
+    return result
+
+
+def absent(aws: AWS, spec: GroupsOptions, module: OSWorldAWSModule) -> dict[str, Any]:
+    return remove_groups(aws, spec.stack, module.check_mode, terminate_client_vms=spec.terminate_client_vms, wait_timeout=spec.wait_timeout)
+
+
 def main() -> None:
-    module = OSWorldAWSModule(GroupsOptions, supports_check_mode=True)
-    spec = module.options(GroupsOptions)
-
-    def run(aws: AWS) -> dict[str, Any]:
-        if spec.state == "absent":
-            return remove_groups(aws, spec.stack, module.check_mode, terminate_client_vms=spec.terminate_client_vms, wait_timeout=spec.wait_timeout)
-        assert spec.vpc_id  # GroupsOptions.problems() holds it for state=present
-        result = ensure_groups(aws, spec.vpc_id, spec.stack, spec.groups(), module.check_mode)
-        groups = result["groups"]
-        result["env_security_group_id"] = groups[COMPONENT_ENV_SECURITY_GROUP]["group_id"]
-        if COMPONENT_HOST_SECURITY_GROUP in groups:
-            result["host_security_group_id"] = groups[COMPONENT_HOST_SECURITY_GROUP]["group_id"]
-        return result
-
-    module.run(run)
+    run_module(GroupsOptions, present, absent)
 
 
 if __name__ == "__main__":

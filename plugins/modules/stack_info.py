@@ -97,7 +97,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import AWS
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.module import OSWorldAWSModule
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.module import OSWorldAWSModule, run_module
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.options import Options, blank_is_none, option, resource_id, stack_option
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.stack import find_scheduler_role_arn, find_stack_network
 
@@ -112,18 +112,16 @@ class StackInfoOptions(Options):
     enable_ttl: bool = option("bool", False)
 
 
+def describe_stack(aws: AWS, spec: StackInfoOptions, module: OSWorldAWSModule) -> dict[str, Any]:
+    network = find_stack_network(aws, spec.stack, spec.subnet_id, spec.security_group_id)
+    result: dict[str, Any] = {"changed": False, **network.as_dict()}
+    if spec.scheduler_role_name:
+        result["scheduler_role_arn"] = find_scheduler_role_arn(aws, spec.scheduler_role_name, spec.manage_iam, spec.enable_ttl)
+    return result
+
+
 def main() -> None:
-    module = OSWorldAWSModule(StackInfoOptions, supports_check_mode=True)
-    spec = module.options(StackInfoOptions)
-
-    def run(aws: AWS) -> dict[str, Any]:
-        network = find_stack_network(aws, spec.stack, spec.subnet_id, spec.security_group_id)
-        result: dict[str, Any] = {"changed": False, **network.as_dict()}
-        if spec.scheduler_role_name:
-            result["scheduler_role_arn"] = find_scheduler_role_arn(aws, spec.scheduler_role_name, spec.manage_iam, spec.enable_ttl)
-        return result
-
-    module.run(run)
+    run_module(StackInfoOptions, describe_stack)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ class SnapshotApp:
         path = str(environ.get("PATH_INFO", ""))
         if not path.startswith(PREFIX) or environ.get("REQUEST_METHOD") != "POST":
             return self.moto_app(environ, start_response)
-        verb, _, name = path[len(PREFIX) :].partition("/")
+        verb, name = (path[len(PREFIX) :].split("/", 1) + [""])[:2]
         if verb == "save":
             self.saved[name] = self._dump()
         elif verb == "restore" and name in self.saved:

@@ -69,3 +69,15 @@ class OSWorldAWSModule:
         if not self.diff_mode:
             result.pop("diff", None)
         self.module.exit_json(**result)
+
+
+Action = Callable[[AWS, Any, OSWorldAWSModule], dict[str, Any]]
+
+
+def run_module(spec_class: type[Options], present: Action, absent: Action | None = None, **module_kwargs: Any) -> None:
+    """The whole main() of a module whose options are one spec class: the options checked before any
+    AWS session exists, then `present` (or, with state=absent, `absent`) against AWS."""
+    module = OSWorldAWSModule(spec_class, supports_check_mode=True, **module_kwargs)
+    spec = module.options(spec_class)
+    action = absent if absent is not None and getattr(spec, "state", "present") == "absent" else present
+    module.run(lambda aws: action(aws, spec, module))

@@ -73,10 +73,17 @@ class GroupsOptions(Options):
             return []
         return [f"{name} is required with state=present" for name in ("vpc_id", "subnet_id", "internal_cidr") if not getattr(self, name)]
 
+    def present_ids(self) -> tuple[str, str, str]:
+        """The VPC, subnet and internal CIDR that state=present needs (from_params has already
+        refused a run without them, through problems())."""
+        if not (self.vpc_id and self.subnet_id and self.internal_cidr):
+            raise OSWorldError("; ".join(self.problems()))
+        return self.vpc_id, self.subnet_id, self.internal_cidr
+
     def groups(self) -> list[GroupSpec]:
         """The groups of state=present: the env group, and the host's unless host_group is false."""
-        assert self.subnet_id and self.internal_cidr  # problems() holds them for state=present
-        specs = [env_group_spec(self.stack, self.admin_cidrs, self.internal_cidr, self.subnet_id, self.extra_tags)]
+        subnet_id, internal_cidr = self.present_ids()[1:]
+        specs = [env_group_spec(self.stack, self.admin_cidrs, internal_cidr, subnet_id, self.extra_tags)]
         if self.host_group:
             specs.append(host_group_spec(self.stack, self.admin_cidrs, self.monitor_port, self.extra_tags))
         return specs

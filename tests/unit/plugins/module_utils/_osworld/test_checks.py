@@ -35,7 +35,11 @@ def test_a_group_the_stacks_tags_found_is_not_described_again() -> None:
 def test_a_known_group_in_another_vpc_is_refused_as_a_described_one_is() -> None:
     known, described = Report(), Report()
     check_network(ScriptedAWS(network_answers), known, "subnet-1", "sg-1", known_group_vpc_id="vpc-b")  # type: ignore[arg-type]
-    aws = ScriptedAWS(lambda operation, kwargs: network_answers(operation, kwargs) if operation == "describe_subnets" else {"SecurityGroups": [{"VpcId": "vpc-b"}]})
+
+    def other_vpc(operation: str, kwargs: dict[str, Any]) -> Any:
+        return network_answers(operation, kwargs) if operation == "describe_subnets" else {"SecurityGroups": [{"VpcId": "vpc-b"}]}
+
+    aws = ScriptedAWS(other_vpc)
     check_network(aws, described, "subnet-1", "sg-1")  # type: ignore[arg-type]
     assert [finding.message for finding in known.errors] == [finding.message for finding in described.errors]
     assert "sg-1 is in vpc-b, but osworld_subnet_id subnet-1 is in vpc-a" in known.errors[0].message
