@@ -13,7 +13,8 @@ from typing import Any
 
 from .aws import env_region
 from .errors import OSWorldError
-from .images import DEFAULT_IMAGE_ID_MAP, DEFAULT_SCREEN_SIZE
+from .images import DEFAULT_IMAGE_ID_MAP, DEFAULT_SCREEN_SIZE, IMAGE_HOME_REGION
+from .validation import DEFAULT_FLEET
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_INSTANCE_TYPE = "t3.medium"
@@ -22,6 +23,14 @@ DEFAULT_TTL_MINUTES = 180
 # The host machine: Ubuntu 22.04 LTS (amd64) in us-east-1, and a type with room for OSWorld's runner.
 DEFAULT_HOST_AMI = "ami-0a0e5d9c7acc336f1"
 DEFAULT_HOST_INSTANCE_TYPE = "t3.large"
+DEFAULT_HOST_VOLUME_GIB = 50
+# The guide's network, which fits the default VPC; a dedicated VPC gets the same.
+DEFAULT_VPC_CIDR = "172.31.0.0/16"
+DEFAULT_SUBNET_CIDR = "172.31.0.0/20"
+DEFAULT_ADMIN_CIDRS = ("0.0.0.0/0",)
+DEFAULT_MONITOR_PORT = 8080
+# How long a launch or a termination is waited for.
+DEFAULT_WAIT_TIMEOUT = 600
 
 
 def region() -> str:
@@ -38,6 +47,14 @@ ROLE_DEFAULTS: dict[str, Callable[[], Any]] = {
     "osworld_ttl_minutes": lambda: DEFAULT_TTL_MINUTES,
     "osworld_host_ami": lambda: DEFAULT_HOST_AMI,
     "osworld_host_instance_type": lambda: DEFAULT_HOST_INSTANCE_TYPE,
+    "osworld_host_volume_size": lambda: DEFAULT_HOST_VOLUME_GIB,
+    "osworld_vpc_cidr": lambda: DEFAULT_VPC_CIDR,
+    "osworld_subnet_cidr": lambda: DEFAULT_SUBNET_CIDR,
+    "osworld_admin_cidrs": lambda: list(DEFAULT_ADMIN_CIDRS),
+    "osworld_monitor_port": lambda: DEFAULT_MONITOR_PORT,
+    "osworld_image_source_region": lambda: IMAGE_HOME_REGION,
+    "osworld_fleet": lambda: DEFAULT_FLEET,
+    "osworld_env_wait_timeout": lambda: DEFAULT_WAIT_TIMEOUT,
 }
 
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from .aws import AWS
 from .client_vms import is_client_vm
+from .defaults import DEFAULT_WAIT_TIMEOUT
 from .errors import OSWorldError
 from .eval_install import install
 from .eval_results import COST_NOTE, collect_scores, estimated_cost, load_plan, progress_line, score_summary, vm_hours
@@ -50,7 +51,7 @@ from .quota import ERROR, check_quota
 from .tags import MANAGED_BY_KEY, MANAGED_BY_VALUE, RUN_KEY, filters, tag_dict
 from .timestamps import format_utc, parse_utc
 
-TERMINATE_TIMEOUT = 600
+TERMINATE_TIMEOUT = DEFAULT_WAIT_TIMEOUT
 
 STARTED = "started"
 PRESENT = "present"

@@ -26,7 +26,7 @@ from typing import Any
 from .aws import AWS
 from .checks import IMAGE, Report, check_instance_type, check_key_pair, check_network, check_vcpu_quota, failure_message
 from .errors import AWSCallError, OSWorldError
-from .defaults import DEFAULT_INSTANCE_TYPE, DEFAULT_TTL_MINUTES
+from .defaults import DEFAULT_INSTANCE_TYPE, DEFAULT_TTL_MINUTES, DEFAULT_WAIT_TIMEOUT
 from .fleet_plan import (
     IDLE_STATES,
     LaunchTarget,
@@ -88,9 +88,9 @@ class FleetSpec(Options):
     ttl_minutes: int = option("int", DEFAULT_TTL_MINUTES, checks=[with_args(validate_range, 0, MAX_TTL_MINUTES)])
     extra_tags: Mapping[str, Any] = extra_tags_option()
     wait: bool = option("bool", True)
-    wait_timeout: int = option("int", 600, checks=[not_negative])
+    wait_timeout: int = option("int", DEFAULT_WAIT_TIMEOUT, checks=[not_negative])
     wait_for_backend: bool = option("bool", False)
-    backend_timeout: int = option("int", 600, checks=[not_negative])
+    backend_timeout: int = option("int", DEFAULT_WAIT_TIMEOUT, checks=[not_negative])
 
     @property
     def all_fleets(self) -> bool:

@@ -15,7 +15,7 @@ from typing import Any
 
 from .aws import AWS
 from .checks import HOST, HOST_INPUTS, Report, check_instance_type, read_call
-from .defaults import DEFAULT_HOST_AMI, DEFAULT_HOST_INSTANCE_TYPE
+from .defaults import DEFAULT_HOST_AMI, DEFAULT_HOST_INSTANCE_TYPE, DEFAULT_HOST_VOLUME_GIB
 from .errors import DENIED_CODES, AWSCallError
 from .options import Options, option
 from .tags import expiry_after
@@ -33,7 +33,7 @@ class HostInput(Options):
     launch: bool = option("bool", False, name="host_launch")
     instance_type: str = option("str", DEFAULT_HOST_INSTANCE_TYPE, name="host_instance_type")
     ami: str = option("str", DEFAULT_HOST_AMI, name="host_ami")
-    volume_size: int = option("int", 50, name="host_volume_size")
+    volume_size: int = option("int", DEFAULT_HOST_VOLUME_GIB, name="host_volume_size")
     instance_profile: bool = option("bool", True, name="host_instance_profile")
     policy_file: str | None = option("path", name="host_policy_file")
     enable_ttl: bool = option("bool", False)

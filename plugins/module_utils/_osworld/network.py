@@ -10,6 +10,7 @@ from typing import Any
 
 from .aws import AWS
 from .blockers import delete_when_released
+from .defaults import DEFAULT_SUBNET_CIDR, DEFAULT_VPC_CIDR
 from .errors import AWSCallError, OSWorldError
 from .options import Options, blank_is_none, extra_tags_option, option, resource_id, stack_option
 from .stack import COMPONENT_INTERNET_GATEWAY, COMPONENT_ROUTE_TABLE, COMPONENT_SUBNET, COMPONENT_VPC, PLANNED_ID
@@ -18,8 +19,6 @@ from .validation import validate_cidr
 
 DEFAULT_ROUTE = "0.0.0.0/0"
 # The dedicated network's CIDRs (those of a default VPC and its first subnet).
-DEFAULT_VPC_CIDR = "172.31.0.0/16"
-DEFAULT_SUBNET_CIDR = "172.31.0.0/20"
 IN_USE_ADVICE = "terminate what uses them (teardown.yml -e osworld_fleet=all, osworld_teardown_client_vms=true), then run teardown again"
 
 

@@ -40,14 +40,20 @@ from .checks import (
     denied_as_finding,
     internal_reach_warning,
 )
-from .defaults import DEFAULT_INSTANCE_TYPE, DEFAULT_NAME_PREFIX, DEFAULT_TTL_MINUTES
+from .defaults import (
+    DEFAULT_ADMIN_CIDRS,
+    DEFAULT_INSTANCE_TYPE,
+    DEFAULT_MONITOR_PORT,
+    DEFAULT_NAME_PREFIX,
+    DEFAULT_SUBNET_CIDR,
+    DEFAULT_TTL_MINUTES,
+    DEFAULT_VPC_CIDR,
+)
 from .errors import OSWorldError
 from .image_copy import CopySpec, check_copy
 from .images import DEFAULT_SCREEN_SIZE, IMAGE_HOME_REGION, check_map, image_problem
 from .keys import KeySpec
-from .network import DEFAULT_SUBNET_CIDR, DEFAULT_VPC_CIDR
 from .options import Options, blank_is_none, extra_tags_option, option
-from .security_groups import DEFAULT_ADMIN_CIDRS, DEFAULT_MONITOR_PORT
 from .tags import RESERVED_PREFIX
 from .validation import (
     ALL_FLEETS,

@@ -24,7 +24,7 @@ from typing import Any
 from .aws import AWS
 from .client_vms import is_client_vm
 from .client_vms import LAUNCHED_BY_CLIENT, LAUNCHED_BY_COLLECTION
-from .defaults import DEFAULT_TTL_MINUTES
+from .defaults import DEFAULT_TTL_MINUTES, DEFAULT_WAIT_TIMEOUT
 from .instances import LIVE_STATES, chunks, describe_instances, terminate, wait_for_state
 from .options import Options, option, with_args
 from .stack import find_env_security_groups
@@ -63,7 +63,7 @@ class ReapPolicy(Options):
     include_hosts: bool = option("bool", False)
     security_group_ids: Sequence[str] = option("list", [], elements="str")
     wait: bool = option("bool", False)
-    wait_timeout: int = option("int", 600)
+    wait_timeout: int = option("int", DEFAULT_WAIT_TIMEOUT)
 
     def validate(self) -> ReapPolicy:
         return self.checked()
@@ -149,7 +149,7 @@ def reap(
     check_mode: bool,
     extra_env_group_ids: Sequence[str] = (),
     wait: bool = False,
-    wait_timeout: int = 600,
+    wait_timeout: int = DEFAULT_WAIT_TIMEOUT,
     now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:

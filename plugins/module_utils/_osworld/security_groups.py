@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .aws import AWS
+from .defaults import DEFAULT_ADMIN_CIDRS, DEFAULT_MONITOR_PORT, DEFAULT_WAIT_TIMEOUT
 from .blockers import advice, delete_when_released, describe, instances_in_groups, is_client
 from .errors import OSWorldError
 from .instances import terminate, wait_for_state
@@ -31,8 +32,6 @@ GUIDE_ENV_INGRESS: tuple[tuple[int, str, str], ...] = (
     (9222, "internal", "Chrome control port"),
 )
 EGRESS_DESCRIPTION = "Allow all outbound traffic"
-DEFAULT_ADMIN_CIDRS = ("0.0.0.0/0",)
-DEFAULT_MONITOR_PORT = 8080
 # AWS gives every new group this egress rule (without a description).
 AWS_DEFAULT_EGRESS = make_rule(EGRESS, "-1", None, None, "0.0.0.0/0")
 
@@ -66,7 +65,7 @@ class GroupsOptions(Options):
     host_group: bool = option("bool", True)
     extra_tags: Mapping[str, Any] = extra_tags_option()
     terminate_client_vms: bool = option("bool", False)
-    wait_timeout: int = option("int", 600)
+    wait_timeout: int = option("int", DEFAULT_WAIT_TIMEOUT)
 
     def problems(self) -> list[str]:
         if self.state == "absent":
@@ -249,7 +248,7 @@ def remove_groups(
     check_mode: bool,
     sleep: Callable[[float], None] = time.sleep,
     terminate_client_vms: bool = False,
-    wait_timeout: int = 600,
+    wait_timeout: int = DEFAULT_WAIT_TIMEOUT,
 ) -> dict[str, Any]:
     """Deletes the stack's groups once nothing is in them. What is still in them is named first
     (one DescribeInstances): the OSWorld client's own untagged VMs are terminated when asked,

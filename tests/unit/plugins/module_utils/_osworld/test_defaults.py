@@ -50,9 +50,20 @@ def test_role_defaults_read_the_shared_ones_and_specs_document_them(role: Path) 
                 assert option["default"] == role_default(name), f"{role.name} {entry}: {name}'s documented default"
 
 
-def test_the_official_and_host_amis_are_written_once_in_code() -> None:
+def code_files() -> list[Path]:
+    """Where a default could be written: Python, role defaults and tasks, playbooks (not the docs)."""
     roles = REPO / "roles"
-    sources = [*(REPO / "plugins").rglob("*.py"), *roles.glob("*/defaults/*.yml"), *roles.glob("*/tasks/*.yml"), *(REPO / "playbooks").glob("*.yml")]
+    return [*(REPO / "plugins").rglob("*.py"), *roles.glob("*/defaults/*.yml"), *roles.glob("*/tasks/*.yml"), *(REPO / "playbooks").glob("*.yml")]
+
+
+@pytest.mark.parametrize("value", ['"172.31.0.0/16"', '"172.31.0.0/20"'])
+def test_the_guides_network_is_written_once_in_code(value: str) -> None:
+    sources = code_files()
+    assert [path.name for path in sources if value in DOC_BLOCKS.sub("", path.read_text())] == ["defaults.py"]
+
+
+def test_the_official_and_host_amis_are_written_once_in_code() -> None:
+    sources = code_files()
     for ami, home in ((OFFICIAL_IMAGE_ID, "images.py"), (DEFAULT_HOST_AMI, "defaults.py")):
         places = [path.name for path in sources if ami in DOC_BLOCKS.sub("", path.read_text())]
         assert places == [home], ami
