@@ -25,7 +25,7 @@ from .errors import OSWorldError
 from .eval_results import Layout
 from .images import DEFAULT_SCREEN_SIZE
 from .options import Options, extra_tags_option, option
-from .tags import MANAGED_BY_KEY, MANAGED_BY_VALUE, NAME_KEY, ROLE_KEY, RUN_KEY, merge_extra_tags
+from .tags import EXPIRES_AT_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, NAME_KEY, ROLE_ENV, ROLE_KEY, RUN_KEY, merge_extra_tags
 from .timestamps import format_utc
 from .validation import validate_screen_size
 
@@ -173,7 +173,7 @@ def launcher_map(image_id_map: Mapping[str, Any], region: str, screen_size: str)
 
 
 def run_tags(spec: RunSpec) -> dict[str, str]:
-    own = {MANAGED_BY_KEY: MANAGED_BY_VALUE, ROLE_KEY: "env", RUN_KEY: spec.run_id, NAME_KEY: f"{spec.name_prefix}-eval-{spec.run_id}"}
+    own = {MANAGED_BY_KEY: MANAGED_BY_VALUE, ROLE_KEY: ROLE_ENV, RUN_KEY: spec.run_id, NAME_KEY: f"{spec.name_prefix}-eval-{spec.run_id}"}
     return merge_extra_tags(own, spec.extra_tags)
 
 
@@ -182,6 +182,7 @@ def hook_settings(spec: RunSpec) -> dict[str, Any]:
         "image_id_map": launcher_map(spec.image_id_map, spec.region, spec.screen_size),
         "instance_type": spec.instance_type,
         "tags": run_tags(spec),
+        "expires_at_key": EXPIRES_AT_KEY,
         "ttl_minutes": spec.ttl_minutes,
     }
 

@@ -24,7 +24,6 @@ from datetime import datetime, timedelta, timezone
 SETTINGS_ENV = "OSWORLD_AWS_EVAL_SETTINGS"
 TARGET = "desktop_env.providers.aws.manager"
 TAGGED_RESOURCES = ("instance", "volume", "network-interface")
-EXPIRES_AT_KEY = "osworld:expires-at"
 OSWORLD_AWS_HOOK = False
 
 
@@ -39,7 +38,8 @@ def image_id_map(settings):
 def launch_tags(settings, now=None):
     tags = dict(settings["tags"])
     moment = (now or datetime.now(timezone.utc)) + timedelta(minutes=int(settings["ttl_minutes"]))
-    tags[EXPIRES_AT_KEY] = moment.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # The key comes from the collection (tags.py), which this file, run by OSWorld's Python, cannot import.
+    tags[settings["expires_at_key"]] = moment.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
     return tags
 
 

@@ -30,6 +30,7 @@ def test_the_hook_converts_the_map_and_adds_the_runs_tags_to_a_launch() -> None:
     hook = load_hook()
     assert hook.OSWORLD_AWS_HOOK is False  # no settings file: nothing installed
     settings = {"image_id_map": {"eu-west-1": {"1920x1080": AMI}}, "instance_type": "t3.small", "tags": {"osworld:run": "r1"}, "ttl_minutes": 60}
+    settings["expires_at_key"] = "osworld:expires-at"
     assert hook.image_id_map(settings) == {"eu-west-1": {(1920, 1080): AMI}}
     params: dict[str, Any] = {"TagSpecifications": [{"ResourceType": "instance", "Tags": [{"Key": "osworld:run", "Value": "x"}, {"Key": "own", "Value": "1"}]}]}
     hook.add_tag_specifications(params, hook.launch_tags(settings, NOW))
