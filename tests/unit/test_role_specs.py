@@ -27,12 +27,12 @@ SHARED = declarations()
 @pytest.mark.parametrize("name", sorted(SHARED))
 def test_a_shared_role_variable_has_one_type_and_one_documented_default(name: str) -> None:
     places = SHARED[name]
-    types = {option.get("type", "str") for _, option in places}
+    types = {option.get("type", "str") for place, option in places}
     assert len(types) == 1, f"{name}: {[(place, option.get('type')) for place, option in places]}"
-    defaults = {repr(option["default"]) for _, option in places if "default" in option}
+    defaults = {repr(option["default"]) for place, option in places if "default" in option}
     assert len(defaults) <= 1, f"{name}: {[(place, option.get('default')) for place, option in places if 'default' in option]}"
 
 
 def test_every_role_describes_the_region_as_the_lookup_resolves_it() -> None:
-    descriptions = {option["description"] for _, option in SHARED["osworld_region"]}
+    descriptions = {option["description"] for place, option in SHARED["osworld_region"]}
     assert descriptions == {"AWS region (the guide's DEFAULT_REGION). Defaults to E(AWS_REGION), else E(AWS_DEFAULT_REGION), else C(us-east-1)."}
