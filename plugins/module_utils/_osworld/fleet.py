@@ -11,7 +11,7 @@ count. Costs, whatever the size of the fleet (up to the API batch limits of inst
   group, DescribeSubnets and DescribeSecurityGroups, DescribeInstanceTypeOfferings in the subnet's
   zone, DescribeKeyPairs with a key, DescribeImages, GetServiceQuota and, where it answers,
   DescribeInstanceTypes and DescribeInstances for what else runs), 1 RunInstances, 1 DescribeInstances
-  per poll until running, 1 DescribeInstances to re-count;
+  by the fleet's tags per poll until running, the last of which is the re-count;
 - a scale-down or teardown: 1 DescribeInstances, 1 TerminateInstances, 1 DescribeInstances per
   poll until terminated.
 """
@@ -43,7 +43,7 @@ from .fleet_plan import (
     token_salts,
 )
 from .images import DEFAULT_IMAGE_ID_MAP, DEFAULT_SCREEN_SIZE, launch_image
-from .instances import POLL_INTERVAL, Clock, Sleep, describe_instances, terminate, wait_for_state
+from .instances import POLL_INTERVAL, Clock, Sleep, describe_by_ids, describe_instances, terminate, wait_for_state
 from .options import Options, blank_is_none, extra_tags_option, not_negative, option, resource_id, stack_option, with_args
 from .stack import PLANNED_ID, StackNetwork, find_stack_network, is_planned
 from .timestamps import MAX_TTL_MINUTES
@@ -244,7 +244,7 @@ def ensure_fleet(aws: AWS, spec: FleetSpec, check_mode: bool, runtime: Runtime |
         warnings.extend(target.warnings)
         if not check_mode:
             launched, members = _launch_converging(aws, spec, target, members, plan.launch, runtime)
-            final, surplus = _settle_after_launch(aws, spec, members, launched, runtime)
+            final, surplus = settle_after_launch(aws, spec, members, launched, runtime)
             if surplus:
                 warnings.append(f"terminated {len(surplus)} surplus VMs of fleet {spec.fleet} (an interrupted earlier run launched them)")
                 terminated.extend(surplus)
@@ -297,22 +297,39 @@ def _launch_converging(
     raise OSWorldError(f"fleet {spec.fleet} kept changing while launching (other runs at the same time?); run again")
 
 
-def _settle_after_launch(
+def settle_after_launch(
     aws: AWS, spec: FleetSpec, before: Sequence[Member], launched: Sequence[str], runtime: Runtime
 ) -> tuple[dict[str, Mapping[str, Any]], list[str]]:
-    """Waits for the launch, then re-counts by tags: a crashed run's launch found only now is surplus."""
-    waited: dict[str, dict[str, Any]] = {}
-    if spec.wait:
-        booting = [*launched, *(member.instance_id for member in before if member.state == "pending")]
-        waited = wait_for_state(aws, booting, "running", spec.wait_timeout, runtime.sleep, runtime.clock, runtime.interval)
-    counted = {member.instance_id: member for member in list_members(aws, spec.fleet)}
-    # A VM seen running by id but not yet by tag filter (eventual consistency) still counts.
-    for instance_id, instance in waited.items():
-        counted.setdefault(instance_id, Member.from_instance(instance))
-    members = sorted(counted.values(), key=lambda member: member.instance_id)
+    """Waits for the launch while re-counting the fleet by its tags, one listing a poll: the last one
+    is the count, in which a crashed run's launch found only now is surplus."""
+    count = FleetCount(aws, spec.fleet)
+    booting = [*launched, *(member.instance_id for member in before if member.state == "pending")]
+    if spec.wait and booting:
+        wait_for_state(aws, booting, "running", spec.wait_timeout, runtime.sleep, runtime.clock, runtime.interval, describe=count)
+    else:
+        count([])
+    members = sorted(count.members.values(), key=lambda member: member.instance_id)
     surplus = list(plan_scale(members, spec.count, runtime.now()).terminate)
     if surplus:
         terminate(aws, surplus)
         if spec.wait:
             wait_for_state(aws, surplus, "terminated", spec.wait_timeout, runtime.sleep, runtime.clock, runtime.interval)
     return {member.instance_id: member.raw for member in members if member.instance_id not in surplus}, surplus
+
+
+class FleetCount:
+    """A wait_for_state reader that lists the whole fleet by its tags (one DescribeInstances), so that
+    the wait's last poll is also the re-count. A launched id the tag filter does not show yet (it can
+    lag behind RunInstances) is read by id and counted as it is."""
+
+    def __init__(self, aws: AWS, fleet: str) -> None:
+        self.aws = aws
+        self.fleet = fleet
+        self.members: dict[str, Member] = {}
+
+    def __call__(self, instance_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        self.members = {member.instance_id: member for member in list_members(self.aws, self.fleet)}
+        unseen = [instance_id for instance_id in instance_ids if instance_id not in self.members]
+        for instance_id, instance in describe_by_ids(self.aws, unseen, gone_ok=False).items():
+            self.members[instance_id] = Member.from_instance(instance)
+        return {instance_id: dict(self.members[instance_id].raw) for instance_id in instance_ids if instance_id in self.members}

@@ -24,6 +24,8 @@ POLL_INTERVAL = 5.0
 
 Sleep = Callable[[float], None]
 Clock = Callable[[], float]
+# Reads the waited-for ids once a poll: what it does not return counts as gone.
+Describe = Callable[[Sequence[str]], dict[str, dict[str, Any]]]
 
 
 def describe_instances(aws: AWS, filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -46,18 +48,20 @@ def wait_for_state(
     sleep: Sleep = time.sleep,
     clock: Clock = time.monotonic,
     interval: float = POLL_INTERVAL,
+    describe: Describe | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Polls every id with one DescribeInstances per 1,000 until all reach `target` (running or terminated).
+    """Polls every id until all reach `target` (running or terminated): by id, one DescribeInstances per
+    1,000, unless `describe` reads them another way (a fleet re-counted by its tags as it waits).
 
     Fails when a VM we wait to run ends up elsewhere (capacity, a volume limit) or when `timeout` passes.
     """
+    gone_ok = target == "terminated"
+    read = describe or (lambda ids: describe_by_ids(aws, ids, gone_ok))
     deadline = clock() + timeout
     waiting = sorted(set(instance_ids))
     final: dict[str, dict[str, Any]] = {}
     while waiting:
-        described: dict[str, dict[str, Any]] = {}
-        for chunk in chunks(waiting):
-            described.update(_describe_ids(aws, chunk, gone_ok=target == "terminated"))
+        described = read(waiting)
         still = []
         for instance_id in waiting:
             instance = described.get(instance_id)
@@ -82,15 +86,16 @@ def wait_for_state(
     return final
 
 
-def _describe_ids(aws: AWS, instance_ids: Sequence[str], gone_ok: bool) -> dict[str, dict[str, Any]]:
-    # Right after RunInstances the new ids may be unknown for a moment: that is retried, not fatal.
-    # Terminated instances stay listed for about an hour; one that is already purged is gone.
-    response = aws.call("ec2", "describe_instances", wait_for_consistency=not gone_ok, missing_ok=gone_ok, InstanceIds=list(instance_ids))
-    if response is None:
-        return {}
-    return {
-        instance["InstanceId"]: instance for reservation in response.get("Reservations", []) for instance in reservation.get("Instances", [])
-    }
+def describe_by_ids(aws: AWS, instance_ids: Sequence[str], gone_ok: bool) -> dict[str, dict[str, Any]]:
+    """The instances by id, one DescribeInstances per 1,000; `gone_ok`: an id AWS no longer knows is left out."""
+    described: dict[str, dict[str, Any]] = {}
+    for chunk in chunks(instance_ids):
+        # Right after RunInstances the new ids may be unknown for a moment: that is retried, not fatal.
+        # Terminated instances stay listed for about an hour; one that is already purged is gone.
+        response = aws.call("ec2", "describe_instances", wait_for_consistency=not gone_ok, missing_ok=gone_ok, InstanceIds=chunk)
+        for reservation in (response or {}).get("Reservations", []):
+            described.update((instance["InstanceId"], instance) for instance in reservation.get("Instances", []))
+    return described
 
 
 def terminate(aws: AWS, instance_ids: Sequence[str]) -> None:

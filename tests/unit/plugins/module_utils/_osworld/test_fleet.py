@@ -7,10 +7,17 @@ from typing import Any
 import pytest
 
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.errors import AWSCallError, OSWorldError
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.fleet import FleetChanged, FleetSpec, launch, validate_spec
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.fleet_plan import DETERMINISTIC_SALTS, LaunchTarget, client_token
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.fleet import (
+    FleetChanged,
+    FleetSpec,
+    Runtime,
+    launch,
+    settle_after_launch,
+    validate_spec,
+)
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.fleet_plan import DETERMINISTIC_SALTS, LaunchTarget, Member, client_token
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.stack import PLANNED_ID, StackNetwork
-from tests.support.scripted_aws import ScriptedAWS
+from tests.support.scripted_aws import FakeClock, ScriptedAWS
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
 AMI = "ami-0d23263edb96951d8"
@@ -120,3 +127,57 @@ def test_large_scale_up_is_one_run_instances_per_thousand() -> None:
     assert len(launched) == 2500 == len(set(launched))
     assert [call[1]["MinCount"] for call in aws.calls] == [1000, 1000, 500]
     assert len({call[1]["ClientToken"] for call in aws.calls}) == 3
+
+
+# --- after the launch: the wait is the re-count ------------------------------------------------
+
+
+def fleet_answers(listings: list[list[dict[str, Any]]], by_id: dict[str, str] | None = None) -> ScriptedAWS:
+    """Each DescribeInstances by the fleet's tags answers the next listing; one by id, `by_id`'s states."""
+    polls = iter(listings)
+
+    def answer(operation: str, kwargs: dict[str, Any]) -> Any:
+        if operation == "describe_instances" and "InstanceIds" in kwargs:
+            return {"Reservations": [{"Instances": fake_instances([i for i in kwargs["InstanceIds"] if i in (by_id or {})], "running")}]}
+        if operation == "describe_instances":
+            return next(polls)
+        return {}
+
+    return ScriptedAWS(answer)
+
+
+def settle(aws: ScriptedAWS, count: int, launched: list[str], before: list[Member] | None = None) -> tuple[list[str], list[str]]:
+    clock = FakeClock()
+    runtime = Runtime(now=lambda: NOW, sleep=clock.sleep, clock=clock, interval=5)
+    final, surplus = settle_after_launch(aws, FleetSpec(fleet="f", count=count), before or [], launched, runtime)
+    return sorted(final), surplus
+
+
+def test_waiting_for_a_launch_lists_the_fleet_once_a_poll_and_the_last_listing_is_the_count() -> None:
+    aws = fleet_answers([fake_instances(["i-1", "i-2"], "pending"), fake_instances(["i-1", "i-2"], "running")])
+    assert settle(aws, 2, ["i-1", "i-2"]) == (["i-1", "i-2"], [])
+    assert aws.operations() == ["describe_instances", "describe_instances"]
+
+
+def test_a_launch_the_tag_filter_does_not_show_yet_is_read_by_id_and_counted() -> None:
+    aws = fleet_answers([fake_instances(["i-1"], "running")], by_id={"i-2": "running"})
+    assert settle(aws, 2, ["i-1", "i-2"]) == (["i-1", "i-2"], [])
+    assert [sorted(call[1]) for call in aws.calls] == [["Filters", "PaginationConfig"], ["InstanceIds"]]
+    assert aws.calls[1][1]["InstanceIds"] == ["i-2"]
+
+
+def test_a_crashed_runs_launch_found_in_the_count_is_terminated_as_surplus() -> None:
+    crashed = {"InstanceId": "i-0", "State": {"Name": "running"}, "LaunchTime": datetime(2026, 1, 1, 11, 59, tzinfo=timezone.utc)}
+    listing = [crashed, *fake_instances(["i-1", "i-2"], "running")]
+    aws = fleet_answers([listing, [], []])
+    final, surplus = settle(aws, 2, ["i-1", "i-2"])
+    assert len(final) == 2 and len(surplus) == 1
+    assert ("terminate_instances", {"InstanceIds": surplus}) in aws.calls
+
+
+def test_without_a_wait_the_count_is_one_listing() -> None:
+    aws = fleet_answers([fake_instances(["i-1"], "pending")])
+    clock = FakeClock()
+    runtime = Runtime(now=lambda: NOW, sleep=clock.sleep, clock=clock, interval=5)
+    final, surplus = settle_after_launch(aws, FleetSpec(fleet="f", count=1, wait=False), [], ["i-1"], runtime)
+    assert (sorted(final), surplus, aws.operations()) == (["i-1"], [], ["describe_instances"])
