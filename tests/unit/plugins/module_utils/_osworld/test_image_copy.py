@@ -161,3 +161,24 @@ def test_teardown_deregisters_only_the_stacks_copies_and_deletes_their_snapshots
     nothing = ScriptedAWS(lambda operation, kwargs: {"Images": []}, region="eu-west-1")
     assert remove_copies(nothing, "osworld", check_mode=False)["changed"] is False  # type: ignore[arg-type]
     assert nothing.operations() == ["describe_images"]
+
+
+def test_snapshots_aws_deleted_with_the_image_are_not_deleted_again() -> None:
+    """DeregisterImage deletes the copy's snapshots itself (no window in which a killed run leaves an
+    unnamed snapshot); only one it did not delete is deleted by its own call."""
+    mappings = [{"Ebs": {"SnapshotId": "snap-1"}}, {"Ebs": {"SnapshotId": "snap-2"}}]
+
+    def answer(operation: str, kwargs: dict[str, Any]) -> Any:
+        if operation == "describe_images":
+            return {"Images": [image("available", BlockDeviceMappings=mappings)]}
+        if operation == "deregister_image":
+            assert kwargs["DeleteAssociatedSnapshots"] is True
+            return {"Return": True, "DeleteSnapshotResults": [
+                {"SnapshotId": "snap-1", "ReturnCode": "success"}, {"SnapshotId": "snap-2", "ReturnCode": "missing-permissions"},
+            ]}
+        return {}
+
+    aws = ScriptedAWS(answer, region="eu-west-1")
+    result = remove_copies(aws, "osworld", check_mode=False)  # type: ignore[arg-type]
+    assert result["deleted_snapshots"] == ["snap-1", "snap-2"]
+    assert [(operation, kwargs.get("SnapshotId")) for operation, kwargs in aws.calls[1:]] == [("deregister_image", None), ("delete_snapshot", "snap-2")]
