@@ -7,6 +7,7 @@ conditions, checked in tests/unit/test_policies.py).
 from __future__ import annotations
 
 import json
+import stat
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.support.fault_iam import IAMEnforcingAccount, actions_of, load_policy, moto_view, without_action
-from tests.support.fault_state import fleet_instances, live_instances, managed_resources, tag_dict
+from tests.support.fault_state import fleet_instances, image_copies, live_instances, managed_resources, tag_dict, tagged_leftovers
 from tests.support.harness import REPO, VENV_BIN, AWSHarness, PlaybookRun
 
 PLAYBOOKS = REPO / "playbooks"
@@ -33,7 +34,7 @@ NOT_EXERCISED = {
     "ec2:CreateTags": "a tag someone removed from a group or the host (tags are otherwise set at creation)",
 }
 # osworld_image_copy and osworld_key_create: exercised in another region by
-# test_operator_policy_copies_the_image_and_makes_the_key_pair_in_another_region below.
+# test_operator_policy_runs_a_stack_in_eu_west_1_from_nothing_to_nothing below.
 IMAGE_AND_KEY_ACTIONS = {
     "ec2:CopyImage",
     "ec2:CreateKeyPair",
@@ -128,50 +129,85 @@ def exercise_every_playbook(account: IAMEnforcingAccount, harness: AWSHarness) -
     assert called <= actions_of(policy)
 
 
-def test_operator_policy_copies_the_image_and_makes_the_key_pair_in_another_region(tmp_path: Path) -> None:
-    """The eu-west-1 stack of tests/integration/test_image_and_key.py, as the operator: copy, key pair,
-    import, teardown of images, snapshots and the key pair, with nothing more than operator.json."""
-    region = {"AWS_REGION": "eu-west-1"}
-    key_file = tmp_path / "ssh" / "osworld_key.pem"
+def test_operator_policy_runs_a_stack_in_eu_west_1_from_nothing_to_nothing(tmp_path: Path) -> None:
+    """Any region, as the operator: the OSWorld AMI copied into eu-west-1, a key pair made for the user
+    (and one imported), two VMs and the host launched from them, a re-run that changes nothing, and
+    teardown back to nothing, read back from moto, with nothing more than operator.json."""
+    west = "eu-west-1"
+    key_file = tmp_path / "ssh" / "osworld_key-eu-west-1.pem"
     public = tmp_path / "id_ed25519.pub"
     public.write_text("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ3ZLxuAkGv4Q0rY0m6k8J1bX1Gd0jYy1w4oLqv0tq8r me@laptop\n")
     stack = {
-        "osworld_region": "eu-west-1",
+        "osworld_region": west,
         "osworld_image_copy": True,
         "osworld_key_create": True,
         "osworld_key_file": str(key_file),
         "osworld_image_poll_interval": 1,
-        "osworld_env_count": 1,
+        "osworld_admin_cidrs": ["203.0.113.7/32"],
+        "osworld_env_count": 2,
+        "osworld_host_launch": True,
     }
     with IAMEnforcingAccount() as account:
         harness = AWSHarness(account.server, tmp_path)
         try:
-            operator = {**account.user_with_policy("osworld-operator", moto_view(load_policy("operator.json"))), **region}
-            ec2 = account.client(region="eu-west-1")
-            first = harness.playbook("provision.yml", stack, env=operator)
-            assert first.rc == 0, first.failure_messages()
-            again = harness.playbook("provision.yml", stack, env=operator)
-            assert again.rc == 0 and again.changed == 0, again.failure_messages()
+            operator = {**account.user_with_policy("osworld-operator", moto_view(load_policy("operator.json"))), "AWS_REGION": west}
+            ec2 = account.client(region=west)
+            run = run_as(harness, operator, "provision.yml", stack)
+
+            (copy,) = image_copies(ec2)
+            tags = tag_dict(copy.get("Tags"))
+            assert tags["osworld:source-image"] == "ami-0d23263edb96951d8" and tags["osworld:screen-size"] == "1920x1080"
+            assert tags["osworld:stack"] == "osworld" and tags["osworld:component"] == "image-copy"
+            assert copy["State"] == "available"
+            assert harness.proxy.actions().count("CopyImage") == 1
+            (pair,) = ec2.describe_key_pairs(KeyNames=["osworld_key"])["KeyPairs"]
+            assert pair["KeyType"] == "ed25519" and tag_dict(pair.get("Tags"))["osworld:managed-by"] == "osworld.aws"
+            vms = live_instances(ec2)
+            envs = [vm for vm in vms if tag_dict(vm.get("Tags")).get("osworld:role") == "env"]
+            (host,) = [vm for vm in vms if tag_dict(vm.get("Tags")).get("osworld:role") == "host"]
+            assert len(envs) == 2 and {vm["ImageId"] for vm in envs} == {copy["ImageId"]}
+            assert {vm.get("KeyName") for vm in [*envs, host]} == {"osworld_key"}
+            assert account.client().describe_instances()["Reservations"] == [], "nothing launched in us-east-1"
+
+            assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+            private = key_file.read_text()
+            assert private.startswith("-----BEGIN")
+            body = [line for line in private.splitlines() if line and not line.startswith("-----")]
+            assert body and not any(line in run.stdout + run.stderr for line in body)
+            assert f"ssh -i {key_file} ubuntu@{host['PublicIpAddress']}" in run.stdout
+            written = (tmp_path / "osworld.env").read_text().splitlines()
+            assert "AWS_REGION=eu-west-1" in written
+
+            first_calls = list(harness.proxy.calls)
+            harness.proxy.clear()
+            again = run_as(harness, operator, "provision.yml", stack)
+            assert again.changed == 0 and harness.proxy.mutating_actions() == []
+            assert key_file.read_text() == private
+
             imported = subprocess.run(
                 [str(VENV_BIN / "ansible"), "localhost", "-m", "osworld.aws.key_pair", "-a", f"name=imported public_key_file={public}"],
                 cwd=tmp_path, env=harness.env(operator), capture_output=True, text=True, timeout=300, check=False,
             )
             assert imported.returncode == 0, imported.stdout[-2000:]
-            (vm,) = live_instances(ec2)
-            assert vm["KeyName"] == "osworld_key"
-            teardowns = (
-                {"osworld_teardown_network": True, "osworld_teardown_images": True},
-                {"osworld_key_name": "imported", "osworld_teardown_network": True},
-            )
-            for extra in teardowns:
-                down = harness.playbook("teardown.yml", {"osworld_region": "eu-west-1", **extra}, env=operator)
-                assert down.rc == 0, down.failure_messages()
-            assert live_instances(ec2) == []
+
+            # An AMI the collection did not copy, in the same region: teardown never deregisters it.
+            foreign = ec2.register_image(Name="someone-elses", RootDeviceName="/dev/sda1")["ImageId"]
+            teardown = {"osworld_region": west, "osworld_teardown_network": True, "osworld_teardown_images": True, "osworld_key_file": str(key_file)}
+            down = run_as(harness, operator, "teardown.yml", teardown)
+            assert f"its private key stays in {key_file}" in down.stdout
+            assert key_file.read_text() == private
+            assert not any(line in down.stdout + down.stderr for line in body)
+            assert {image["ImageId"] for image in ec2.describe_images(ImageIds=[foreign, "ami-0d23263edb96951d8"])["Images"]} == {
+                foreign,
+                "ami-0d23263edb96951d8",
+            }
+            assert tagged_leftovers(ec2) == {"key_pairs": ["imported"]}
+            run_as(harness, operator, "teardown.yml", {"osworld_region": west, "osworld_key_name": "imported", "osworld_teardown_network": True})
+            assert tagged_leftovers(ec2) == {}
             assert ec2.describe_key_pairs()["KeyPairs"] == []
-            assert ec2.describe_images(Owners=["self"])["Images"] == []
         finally:
             harness.close()
-    called = {f"{call.service}:{call.action}" for call in harness.proxy.calls if call.status != 403}
+    called = {f"{call.service}:{call.action}" for call in [*first_calls, *harness.proxy.calls] if call.status != 403}
     assert IMAGE_AND_KEY_ACTIONS <= called, sorted(IMAGE_AND_KEY_ACTIONS - called)
     assert called <= actions_of(load_policy("operator.json")), sorted(called - actions_of(load_policy("operator.json")))
 

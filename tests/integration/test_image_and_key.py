@@ -1,13 +1,14 @@
 """Any region, any account: the OSWorld AMI copied into eu-west-1 and a key pair made for the user,
-from nothing to nothing, read back from moto; calls counted by the proxy."""
+read back from moto; calls counted by the proxy. The whole stack from nothing to nothing in eu-west-1
+runs as the least-privileged operator: test_iam.py's
+test_operator_policy_runs_a_stack_in_eu_west_1_from_nothing_to_nothing."""
 from __future__ import annotations
 
 import os
-import stat
 from pathlib import Path
 from typing import Any
 
-from tests.support.fault_state import live_instances, managed_resources, tag_dict
+from tests.support.fault_state import image_copies, live_instances, tag_dict, tagged_leftovers
 from tests.support.harness import AWSHarness
 
 REGION = "eu-west-1"
@@ -29,73 +30,7 @@ def stack_vars(key_file: Path, **extra: Any) -> dict[str, Any]:
 
 
 def copies(aws: AWSHarness) -> list[dict[str, Any]]:
-    return list(aws.client(region=REGION).describe_images(Owners=["self"], Filters=MANAGED)["Images"])
-
-
-def tagged_leftovers(aws: AWSHarness) -> dict[str, Any]:
-    ec2 = aws.client(region=REGION)
-    left: dict[str, Any] = {kind: ids for kind, ids in managed_resources(ec2).items() if ids}
-    left["images"] = [image["ImageId"] for image in copies(aws)]
-    left["snapshots"] = [s["SnapshotId"] for s in ec2.describe_snapshots(OwnerIds=["self"], Filters=MANAGED)["Snapshots"]]
-    left["key_pairs"] = [k["KeyName"] for k in ec2.describe_key_pairs(Filters=MANAGED)["KeyPairs"]]
-    left["instances"] = [i["InstanceId"] for i in live_instances(ec2)]
-    return {kind: ids for kind, ids in left.items() if ids}
-
-
-def test_a_stack_in_eu_west_1_from_nothing_to_nothing(aws: AWSHarness, tmp_path: Path) -> None:
-    key_file = tmp_path / "ssh" / "osworld_key-eu-west-1.pem"
-    stack = stack_vars(key_file, osworld_env_count=2, osworld_host_launch=True)
-
-    run = aws.playbook("provision.yml", stack, env=WEST)
-    assert run.rc == 0, run.failure_messages() or run.stdout[-3000:]
-
-    ec2 = aws.client(region=REGION)
-    (copy,) = copies(aws)
-    tags = tag_dict(copy.get("Tags"))
-    assert tags["osworld:source-image"] == AMI and tags["osworld:screen-size"] == "1920x1080"
-    assert tags["osworld:stack"] == "osworld" and tags["osworld:component"] == "image-copy"
-    assert copy["State"] == "available"
-    assert aws.proxy.actions().count("CopyImage") == 1
-    (pair,) = ec2.describe_key_pairs(KeyNames=["osworld_key"])["KeyPairs"]
-    assert pair["KeyType"] == "ed25519" and tag_dict(pair.get("Tags"))["osworld:managed-by"] == "osworld.aws"
-
-    vms = live_instances(ec2)
-    envs = [vm for vm in vms if tag_dict(vm.get("Tags")).get("osworld:role") == "env"]
-    (host,) = [vm for vm in vms if tag_dict(vm.get("Tags")).get("osworld:role") == "host"]
-    assert len(envs) == 2
-    assert {vm["ImageId"] for vm in envs} == {copy["ImageId"]}
-    assert {vm.get("KeyName") for vm in [*envs, host]} == {"osworld_key"}
-    assert aws.client().describe_instances()["Reservations"] == [], "nothing launched in us-east-1"
-
-    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
-    private = key_file.read_text()
-    assert private.startswith("-----BEGIN")
-    body = [line for line in private.splitlines() if line and not line.startswith("-----")]
-    assert body and not any(line in run.stdout + run.stderr for line in body)
-    assert f"ssh -i {key_file} ubuntu@{host['PublicIpAddress']}" in run.stdout
-    env = dict(line.split("=", 1) for line in (aws.workdir / "osworld.env").read_text().splitlines() if "=" in line and not line.startswith("#"))
-    assert env["AWS_REGION"] == REGION
-
-    aws.proxy.clear()
-    again = aws.playbook("provision.yml", stack, env=WEST)
-    assert again.rc == 0, again.failure_messages()
-    assert again.changed == 0
-    assert aws.proxy.mutating_actions() == []
-    assert key_file.read_text() == private
-
-    # An AMI the collection did not copy, in the same region: teardown never deregisters it.
-    foreign = ec2.register_image(Name="someone-elses", RootDeviceName="/dev/sda1")["ImageId"]
-    down = aws.playbook(
-        "teardown.yml",
-        {"osworld_region": REGION, "osworld_teardown_network": True, "osworld_teardown_images": True, "osworld_key_file": str(key_file)},
-        env=WEST,
-    )
-    assert down.rc == 0, down.failure_messages()
-    assert tagged_leftovers(aws) == {}
-    assert f"its private key stays in {key_file}" in down.stdout
-    assert key_file.read_text() == private
-    assert {image["ImageId"] for image in ec2.describe_images(ImageIds=[foreign, AMI])["Images"]} == {foreign, AMI}
-    assert not any(line in down.stdout + down.stderr for line in body)
+    return image_copies(aws.client(region=REGION))
 
 
 def test_envs_alone_copies_and_keys_then_scaling_to_zero_makes_neither(aws: AWSHarness, tmp_path: Path) -> None:
@@ -130,7 +65,7 @@ def test_image_playbook_copies_once_and_teardown_of_images_alone(aws: AWSHarness
     assert check.rc == 0 and copies(aws) != []
     down = aws.playbook("teardown.yml", {"osworld_region": REGION, "osworld_teardown_images": True}, env=WEST)
     assert down.rc == 0, down.failure_messages()
-    assert tagged_leftovers(aws) == {}
+    assert tagged_leftovers(aws.client(region=REGION)) == {}
 
 
 def test_check_mode_plans_the_copy_and_the_key_and_creates_nothing(aws: AWSHarness, tmp_path: Path) -> None:

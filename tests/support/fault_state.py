@@ -45,6 +45,22 @@ def fleet_instances(ec2: Any, fleet: str) -> list[dict[str, Any]]:
     return [i for i in live_instances(ec2) if tag_dict(i.get("Tags")).get("osworld:fleet") == fleet]
 
 
+def image_copies(ec2: Any) -> list[dict[str, Any]]:
+    """The AMI copies the collection made in the client's region."""
+    return list(ec2.describe_images(Owners=["self"], Filters=MANAGED)["Images"])
+
+
+def tagged_leftovers(ec2: Any) -> dict[str, list[str]]:
+    """Everything carrying the collection's tag in the client's region, by kind (images, snapshots and
+    key pairs too); empty when a teardown left nothing."""
+    left: dict[str, list[str]] = dict(managed_resources(ec2))
+    left["images"] = [image["ImageId"] for image in image_copies(ec2)]
+    left["snapshots"] = [s["SnapshotId"] for s in ec2.describe_snapshots(OwnerIds=["self"], Filters=MANAGED)["Snapshots"]]
+    left["key_pairs"] = [k["KeyName"] for k in ec2.describe_key_pairs(Filters=MANAGED)["KeyPairs"]]
+    left["instances"] = [i["InstanceId"] for i in live_instances(ec2)]
+    return {kind: ids for kind, ids in left.items() if ids}
+
+
 def nothing_created(ec2: Any) -> bool:
     resources = managed_resources(ec2)
     return all(not ids for ids in resources.values()) and not live_instances(ec2)
