@@ -20,6 +20,8 @@ from tests.support.harness import REPO, VENV_BIN, AWSHarness, PlaybookRun
 
 PLAYBOOKS = REPO / "playbooks"
 INVENTORY = REPO / "inventory" / "osworld_ec2.yml"
+# The OSWorld AMI of the default image map (us-east-1): the source of an eu-west-1 copy.
+SOURCE_AMI = "ami-0d23263edb96951d8"
 # Actions in operator.json that this test's scenario cannot reach on the emulator: each with why.
 NOT_EXERCISED = {
     "ec2:DescribeInstanceTypes": "the vCPU quota check, after Service Quotas answers (moto's does not)",
@@ -156,7 +158,7 @@ def test_operator_policy_runs_a_stack_in_eu_west_1_from_nothing_to_nothing(tmp_p
 
             (copy,) = image_copies(ec2)
             tags = tag_dict(copy.get("Tags"))
-            assert tags["osworld:source-image"] == "ami-0d23263edb96951d8" and tags["osworld:screen-size"] == "1920x1080"
+            assert tags["osworld:source-image"] == SOURCE_AMI and tags["osworld:screen-size"] == "1920x1080"
             assert tags["osworld:stack"] == "osworld" and tags["osworld:component"] == "image-copy"
             assert copy["State"] == "available"
             assert harness.proxy.actions().count("CopyImage") == 1
@@ -197,10 +199,9 @@ def test_operator_policy_runs_a_stack_in_eu_west_1_from_nothing_to_nothing(tmp_p
             assert f"its private key stays in {key_file}" in down.stdout
             assert key_file.read_text() == private
             assert not any(line in down.stdout + down.stderr for line in body)
-            assert {image["ImageId"] for image in ec2.describe_images(ImageIds=[foreign, "ami-0d23263edb96951d8"])["Images"]} == {
-                foreign,
-                "ami-0d23263edb96951d8",
-            }
+            assert {image["ImageId"] for image in ec2.describe_images(ImageIds=[foreign, SOURCE_AMI])["Images"]} == {foreign, SOURCE_AMI}
+            # No image of this account is left but the foreign one, tagged or not.
+            assert [image["ImageId"] for image in ec2.describe_images(Owners=["self"])["Images"]] == [foreign]
             assert tagged_leftovers(ec2) == {"key_pairs": ["imported"]}
             run_as(harness, operator, "teardown.yml", {"osworld_region": west, "osworld_key_name": "imported", "osworld_teardown_network": True})
             assert tagged_leftovers(ec2) == {}

@@ -14,7 +14,6 @@ from tests.support.harness import AWSHarness
 REGION = "eu-west-1"
 AMI = "ami-0d23263edb96951d8"
 WEST = {"AWS_REGION": REGION}
-MANAGED = [{"Name": "tag:osworld:managed-by", "Values": ["osworld.aws"]}]
 
 
 def stack_vars(key_file: Path, **extra: Any) -> dict[str, Any]:
