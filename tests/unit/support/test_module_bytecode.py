@@ -1,0 +1,66 @@
+"""The tests' bytecode cache for AnsiballZ imports: same code, the path of this import, one compile."""
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+import zipfile
+import zipimport
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.support.module_bytecode.sitecustomize import caching
+
+SOURCE = b"def outer():\n    def inner():\n        raise ValueError('from inner')\n    return inner\n"
+
+
+def counting_compiler(calls: list[str]) -> Callable[[str, bytes], types.CodeType]:
+    def compile_source(pathname: str, source: bytes) -> types.CodeType:
+        calls.append(pathname)
+        return compile(source, pathname, "exec", dont_inherit=True)
+
+    return compile_source
+
+
+def test_a_second_import_of_the_same_source_is_not_compiled_and_names_its_own_path(tmp_path: Path) -> None:
+    calls: list[str] = []
+    compile_cached = caching(counting_compiler(calls), str(tmp_path))
+    first = compile_cached("/tmp/payload_a.zip/mod.py", SOURCE)
+    second = compile_cached("/tmp/payload_b.zip/mod.py", SOURCE)
+    assert calls == ["/tmp/payload_a.zip/mod.py"]
+    assert first is not None and second is not None
+    assert second.co_code == first.co_code
+    outer = next(const for const in second.co_consts if isinstance(const, types.CodeType))
+    inner = next(const for const in outer.co_consts if isinstance(const, types.CodeType))
+    assert {second.co_filename, outer.co_filename, inner.co_filename} == {"/tmp/payload_b.zip/mod.py"}
+
+
+def test_other_source_is_compiled_and_a_damaged_entry_is_compiled_again(tmp_path: Path) -> None:
+    calls: list[str] = []
+    compile_cached = caching(counting_compiler(calls), str(tmp_path))
+    compile_cached("a.py", SOURCE)
+    compile_cached("b.py", SOURCE + b"X = 1\n")
+    assert calls == ["a.py", "b.py"]
+    for entry in tmp_path.iterdir():
+        entry.write_bytes(b"\x00")
+    compile_cached("c.py", SOURCE)
+    assert calls == ["a.py", "b.py", "c.py"]
+
+
+def test_a_module_imported_from_a_zip_through_the_cache_runs_and_its_traceback_names_the_zip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    payload = tmp_path / "payload.zip"
+    with zipfile.ZipFile(payload, "w") as archive:
+        archive.writestr("cached_mod.py", SOURCE)
+    (tmp_path / "cache").mkdir()
+    monkeypatch.syspath_prepend(str(payload))
+    monkeypatch.setattr(zipimport, "_compile_source", caching(zipimport._compile_source, str(tmp_path / "cache")))
+    for attempt in ("compiled", "from the cache"):
+        monkeypatch.delitem(sys.modules, "cached_mod", raising=False)
+        module = importlib.import_module("cached_mod")
+        with pytest.raises(ValueError) as raised:
+            module.outer()()
+        assert str(raised.traceback[-1].path) == str(payload / "cached_mod.py"), attempt
+    assert len(list((tmp_path / "cache").iterdir())) == 1
+    monkeypatch.delitem(sys.modules, "cached_mod", raising=False)
