@@ -279,7 +279,7 @@ notices:
 import os
 from typing import Any
 
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import AWS
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import AWS, known_regions
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.defaults import region as default_region
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.errors import OSWorldError
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.keys import DEFAULT_KEY_NAME
@@ -294,18 +294,6 @@ from ansible_collections.osworld.aws.plugins.module_utils._osworld.preflight imp
     environment_notices,
     expand_checks,
 )
-
-try:
-    import botocore.session
-except ImportError:  # pragma: no cover - reported by OSWorldAWSModule
-    pass
-
-
-def known_regions() -> list[str]:
-    try:
-        return list(botocore.session.get_session().get_available_regions("ec2"))
-    except Exception:  # pylint: disable=broad-exception-caught  # a hint only: no list, no warning
-        return []
 
 
 def main() -> None:

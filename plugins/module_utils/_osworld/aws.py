@@ -7,6 +7,7 @@ a resource created a moment ago that another endpoint does not know yet.
 """
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -71,6 +72,24 @@ def retry_config() -> Any:
         read_timeout=60,
         user_agent_extra=USER_AGENT,
     )
+
+
+def known_regions() -> list[str]:
+    """The regions of every partition in botocore's partitions.json, for a spelling hint only (an
+    empty list when it cannot be read). Read as a file, not through a botocore session, which
+    would import botocore and parse its 1 MB endpoint list: a third of the CPU of a preflight run
+    that makes no AWS call."""
+    spec = find_spec("botocore") if HAS_BOTO3 else None
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        try:
+            with open(os.path.join(location, "data", "partitions.json"), encoding="utf-8") as data:
+                partitions = json.load(data)["partitions"]
+            regions = [region for partition in partitions for region in partition.get("regions", {})]
+            # aws-global and the like name endpoints, not regions.
+            return sorted(region for region in regions if not region.endswith("-global"))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+    return []
 
 
 def library_versions() -> dict[str, str]:
