@@ -31,14 +31,13 @@ $(COLLECTION_LINK): | $(VENV)/.installed
 demo: venv
 	$(BIN)/python scripts/demo.py
 
-# Two at a time where each check keeps one core busy (the machines have two): the virtualenvs, then
-# lint beside sanity and unit, integration alone (its two workers use both cores), molecule beside
-# publishable. --output-sync prints each check's output whole, when it ends.
+# Two at a time where each keeps about one core busy (the machines have two): the virtualenvs, then
+# the checks other than integration, then integration alone (its two workers use both cores).
+# --output-sync prints each check's output whole, when it ends.
 test:
 	$(MAKE) --no-print-directory -j2 venv $(IMPORTER_VENV)/.installed
-	$(MAKE) --no-print-directory -j2 --output-sync=target lint sanity unit
+	$(MAKE) --no-print-directory -j2 --output-sync=target lint sanity unit molecule publishable
 	$(MAKE) --no-print-directory integration
-	$(MAKE) --no-print-directory -j2 --output-sync=target molecule publishable
 
 lint: venv mypy
 	ansible-lint --profile production --offline
