@@ -11,7 +11,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(VENV)/collections
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
 
-.PHONY: venv demo test lint mypy sanity unit integration molecule publishable bench clean
+.PHONY: venv demo test checks lint mypy sanity unit integration molecule publishable bench clean
 
 venv: $(VENV)/.installed $(COLLECTION_LINK)
 
@@ -31,13 +31,15 @@ $(COLLECTION_LINK): | $(VENV)/.installed
 demo: venv
 	$(BIN)/python scripts/demo.py
 
-# Two at a time where each keeps about one core busy (the machines have two): the virtualenvs, then
-# the checks other than integration, then integration alone (its two workers use both cores).
-# --output-sync prints each check's output whole, when it ends.
+# Two at a time (the machines have two cores): the virtualenvs side by side, then integration, whose
+# two workers keep about 1.75 cores busy (they also wait on the emulator and on retries), beside the
+# other checks one after another. --output-sync prints each check's output whole, when it ends.
 test:
 	$(MAKE) --no-print-directory -j2 venv $(IMPORTER_VENV)/.installed
-	$(MAKE) --no-print-directory -j2 --output-sync=target lint sanity unit molecule publishable
-	$(MAKE) --no-print-directory integration
+	$(MAKE) --no-print-directory -j2 --output-sync=target integration checks
+
+# Every check but integration, one after another.
+checks: lint sanity unit molecule publishable
 
 lint: venv mypy
 	ansible-lint --profile production --offline
