@@ -61,7 +61,6 @@ integration: venv
 molecule: venv
 	cd extensions && OSWORLD_MOLECULE_MOTO_PORT=$$($(BIN)/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') \
 		PYTHONPATH=$(CURDIR)/tests/support/module_bytecode$${PYTHONPATH:+:$$PYTHONPATH} \
-		OSWORLD_TEST_BYTECODE_CACHE=$(CURDIR)/tests/output/module-bytecode \
 		molecule test --all
 
 # What Galaxy and Automation Hub run on every upload, on the built tarball (lint on, ansible-test off).

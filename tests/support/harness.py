@@ -21,7 +21,6 @@ REGION = "us-east-1"
 # The tests' module processes cache what they compile from AnsiballZ zips (see its sitecustomize.py);
 # benchmarks leave it out, so that their times are what a user's runs take.
 MODULE_BYTECODE_PATH = Path(__file__).with_name("module_bytecode")
-MODULE_BYTECODE_CACHE = REPO / "tests" / "output" / "module-bytecode"
 
 
 def ensure_collection_link() -> None:
@@ -95,10 +94,7 @@ def ansible_env(endpoint_url: str, extra: dict[str, str] | None = None) -> dict[
 
 
 def module_bytecode_env() -> dict[str, str]:
-    return {
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(MODULE_BYTECODE_PATH), os.environ.get("PYTHONPATH")])),
-        "OSWORLD_TEST_BYTECODE_CACHE": str(MODULE_BYTECODE_CACHE),
-    }
+    return {"PYTHONPATH": os.pathsep.join(filter(None, [str(MODULE_BYTECODE_PATH), os.environ.get("PYTHONPATH")]))}
 
 
 class AWSHarness:

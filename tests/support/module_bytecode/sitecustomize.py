@@ -2,9 +2,9 @@
 
 Python keeps the bytecode of a module imported from a file (__pycache__), never of one imported
 from a zip, so every module run of a test compiled ansible.module_utils afresh from its AnsiballZ
-payload: about a third of the CPU a module run costs. The tests put this directory on PYTHONPATH
-and name a directory in OSWORLD_TEST_BYTECODE_CACHE; each module process then keeps there what it
-compiles, keyed by the source and the interpreter's bytecode version. What runs is unchanged: the
+payload: about a third of the CPU a module run costs. The tests and `make molecule` put this
+directory on PYTHONPATH; each module process then keeps what it compiles in tests/output/
+module-bytecode, keyed by the source and the interpreter's bytecode version. What runs is unchanged: the
 same source compiles to the same bytecode, and each code object gets back the path it was imported
 from this time, which tracebacks and ansible's deprecation messages read.
 """
@@ -17,6 +17,7 @@ import os
 import types
 import zipimport
 from collections.abc import Callable
+from pathlib import Path
 
 Compiler = Callable[[str, bytes], "types.CodeType | None"]
 
@@ -54,13 +55,17 @@ def caching(compile_source: Compiler, cache_dir: str) -> Compiler:
     return compile_cached
 
 
+CACHE_DIR = Path(__file__).resolve().parents[2] / "output" / "module-bytecode"
+
+
 def install() -> None:
-    cache_dir = os.environ.get("OSWORLD_TEST_BYTECODE_CACHE")
     compile_source = getattr(zipimport, "_compile_source", None)
-    if not cache_dir or compile_source is None:
+    if compile_source is None:
         return
-    os.makedirs(cache_dir, exist_ok=True)
-    setattr(zipimport, "_compile_source", caching(compile_source, cache_dir))
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    setattr(zipimport, "_compile_source", caching(compile_source, str(CACHE_DIR)))
 
 
-install()
+# Only as Python's own sitecustomize: the unit tests import this file under its package name.
+if __name__ == "sitecustomize":
+    install()
