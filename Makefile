@@ -56,11 +56,11 @@ unit: venv
 integration: venv
 	$(PYTEST) -n 2 --dist worksteal --durations=25 tests/integration
 
-# Module runs keep the bytecode they compile from AnsiballZ zips, as the integration tests' do
-# (tests/support/module_bytecode/sitecustomize.py).
+# Ansible runs keep the AnsiballZ payloads they build and the bytecode their modules compile, as
+# the integration tests' do (tests/support/build_caches/sitecustomize.py).
 molecule: venv
 	cd extensions && OSWORLD_MOLECULE_MOTO_PORT=$$($(BIN)/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') \
-		PYTHONPATH=$(CURDIR)/tests/support/module_bytecode$${PYTHONPATH:+:$$PYTHONPATH} \
+		PYTHONPATH=$(CURDIR)/tests/support/build_caches$${PYTHONPATH:+:$$PYTHONPATH} \
 		molecule test --all
 
 # What Galaxy and Automation Hub run on every upload, on the built tarball (lint on, ansible-test off).

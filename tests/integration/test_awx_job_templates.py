@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from tests.support.awx_survey import answer_errors, applied_defaults
-from tests.support.harness import AWSHarness, module_bytecode_env
+from tests.support.harness import AWSHarness, build_caches_env
 from tests.support.moto_server import FAKE_CREDENTIALS
 from tests.support.osworld_checkout import make_checkout, make_installed_venv
 
@@ -153,7 +153,7 @@ class AWXJob:
 
         completed = subprocess.run(
             [str(VENV_BIN / "ansible-runner"), "run", str(private), "-p", playbook, "--ident", "job"],
-            env={**clean_env(), **module_bytecode_env()},
+            env={**clean_env(), **build_caches_env()},
             capture_output=True,
             text=True,
             timeout=900,

@@ -18,9 +18,9 @@ REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 COLLECTIONS_PATH = REPO / ".venv" / "collections"
 REGION = "us-east-1"
-# The tests' module processes cache what they compile from AnsiballZ zips (see its sitecustomize.py);
-# benchmarks leave it out, so that their times are what a user's runs take.
-MODULE_BYTECODE_PATH = Path(__file__).with_name("module_bytecode")
+# The tests' ansible runs keep the AnsiballZ payloads they build and the bytecode their modules
+# compile (see its sitecustomize.py); benchmarks leave it out, so that their times are a user's.
+BUILD_CACHES_PATH = Path(__file__).with_name("build_caches")
 
 
 def ensure_collection_link() -> None:
@@ -93,8 +93,8 @@ def ansible_env(endpoint_url: str, extra: dict[str, str] | None = None) -> dict[
     return env
 
 
-def module_bytecode_env() -> dict[str, str]:
-    return {"PYTHONPATH": os.pathsep.join(filter(None, [str(MODULE_BYTECODE_PATH), os.environ.get("PYTHONPATH")]))}
+def build_caches_env() -> dict[str, str]:
+    return {"PYTHONPATH": os.pathsep.join(filter(None, [str(BUILD_CACHES_PATH), os.environ.get("PYTHONPATH")]))}
 
 
 class AWSHarness:
@@ -112,7 +112,7 @@ class AWSHarness:
         return boto3.client(service, region_name=region, endpoint_url=self.server.url, **_boto_credentials())
 
     def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
-        return ansible_env(self.proxy.url, {**module_bytecode_env(), **(extra or {})})
+        return ansible_env(self.proxy.url, {**build_caches_env(), **(extra or {})})
 
     def playbook(
         self,

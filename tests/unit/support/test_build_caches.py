@@ -1,4 +1,4 @@
-"""The tests' bytecode cache for AnsiballZ imports: same code, the path of this import, one compile."""
+"""The tests' build caches: AnsiballZ payloads kept per source key, bytecode compiled once per source."""
 from __future__ import annotations
 
 import importlib
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.module_bytecode.sitecustomize import caching
+from tests.support.build_caches.sitecustomize import AfterImport, LocalTmpOverride, caching, sources_key
 
 SOURCE = b"def outer():\n    def inner():\n        raise ValueError('from inner')\n    return inner\n"
 
@@ -64,3 +64,50 @@ def test_a_module_imported_from_a_zip_through_the_cache_runs_and_its_traceback_n
         assert str(raised.traceback[-1].path) == str(payload / "cached_mod.py"), attempt
     assert len(list((tmp_path / "cache").iterdir())) == 1
     monkeypatch.delitem(sys.modules, "cached_mod", raising=False)
+
+
+def test_the_payload_key_changes_with_any_python_file_under_the_roots_and_with_the_markers(tmp_path: Path) -> None:
+    root = tmp_path / "plugins"
+    (root / "modules").mkdir(parents=True)
+    module = root / "modules" / "network.py"
+    module.write_text("A = 1\n")
+    marker = tmp_path / "ansible_core-2.19.dist-info" / "RECORD"
+    marker.parent.mkdir()
+    marker.write_text("x\n")
+    # Each edit changes the size too: the kernel stamps mtimes from a clock that ticks every few ms.
+    keys = [sources_key([root], [marker])]
+    assert sources_key([root], [marker]) == keys[0]
+    module.write_text("A = 22\n")
+    keys.append(sources_key([root], [marker]))
+    (root / "modules" / "fleet.py").write_text("")
+    keys.append(sources_key([root], [marker]))
+    (root / "modules" / "fleet.py").unlink()
+    module.write_text("A = 333\n")
+    keys.append(sources_key([root], [marker]))
+    marker.write_text("reinstalled\n")
+    keys.append(sources_key([root], [marker]))
+    assert len(set(keys)) == len(keys)
+
+
+def test_module_common_keeps_its_payloads_where_it_is_told_and_sees_every_other_constant(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "fake_module_common.py").write_text(
+        "import types\nC = types.SimpleNamespace(DEFAULT_LOCAL_TMP='/tmp/ansible-local-1', DEFAULT_KEEP_REMOTE_FILES=False)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "fake_module_common", raising=False)
+    resolved: list[str] = []
+
+    def keep(module: types.ModuleType) -> None:
+        module.C = LocalTmpOverride(module.C, lambda: resolved.append("kept") or str(tmp_path / "kept"))
+
+    finder = AfterImport("fake_module_common", keep)
+    monkeypatch.setattr(sys, "meta_path", [finder, *sys.meta_path])
+    module = importlib.import_module("fake_module_common")
+    assert finder not in sys.meta_path
+    assert module.C.DEFAULT_LOCAL_TMP == str(tmp_path / "kept")
+    assert module.C.DEFAULT_LOCAL_TMP == str(tmp_path / "kept")
+    assert resolved == ["kept"]
+    assert module.C.DEFAULT_KEEP_REMOTE_FILES is False
+    monkeypatch.delitem(sys.modules, "fake_module_common")
