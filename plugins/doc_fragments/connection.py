@@ -50,7 +50,8 @@ options:
     aliases: [aws_region]
 notes:
   - Throttling, 5xx answers and dropped connections are retried by botocore's standard retry
-    mode (10 attempts, jittered exponential backoff); a resource that is not visible yet right
+    mode (10 attempts, or what E(AWS_MAX_ATTEMPTS) or the profile's C(max_attempts) sets; jittered
+    exponential backoff); a resource that is not visible yet right
     after its creation is retried for about 30 seconds, and a delete refused with
     C(DependencyViolation) while a terminated VM's network interface lingers for about two
     minutes. There is no other retry layer.
@@ -64,5 +65,6 @@ options:
     vars:
       - name: osworld_endpoint_url
 notes:
-  - Throttling, 5xx answers and dropped connections are retried by botocore's standard retry mode.
+  - Throttling, 5xx answers and dropped connections are retried by botocore's standard retry mode
+    (10 attempts, or what E(AWS_MAX_ATTEMPTS) or the profile's C(max_attempts) sets).
 """

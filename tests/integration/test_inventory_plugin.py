@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 import pytest
 
+from tests.support.aws_proxy import FaultPlan
 from tests.support.harness import REPO, VENV_BIN, AWSHarness, ansible_env
 from tests.support.moto_server import MotoServer, free_port
 
@@ -335,12 +336,24 @@ def test_cache_hit_makes_no_api_call(aws: AWSHarness, stack: Stack) -> None:
 def test_unreachable_endpoint_fails_loudly(aws: AWSHarness) -> None:
     source = write_config(aws.workdir, CONFIG)
 
-    completed = ansible_inventory(aws, source, env={"AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}"})
+    # Two attempts, not the policy's ten: what is asserted is the message, and ten take 13 s of backoff.
+    completed = ansible_inventory(aws, source, env={"AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}", "AWS_MAX_ATTEMPTS": "2"})
 
     assert completed.returncode != 0
     assert "osworld.aws.ec2: region us-east-1: " in completed.stderr
     assert "Could not connect to the endpoint URL" in completed.stderr
     assert "Traceback" not in completed.stderr + completed.stdout
+
+
+def test_a_failing_call_is_tried_as_often_as_aws_max_attempts_says(aws: AWSHarness) -> None:
+    source = write_config(aws.workdir, CONFIG)
+    aws.proxy.faults = FaultPlan(server_error_rate=1.0, only_actions=frozenset({"DescribeInstances"}))
+
+    completed = ansible_inventory(aws, source, env={"AWS_MAX_ATTEMPTS": "3"})
+
+    assert completed.returncode != 0
+    assert "osworld.aws.ec2: region us-east-1: " in completed.stderr
+    assert aws.proxy.actions(include_injected=True).count("DescribeInstances") == 3
 
 
 @pytest.fixture(scope="module")

@@ -63,11 +63,14 @@ class ConnectionParams:
 CREDENTIAL_OPTIONS = ("endpoint_url", "profile", "access_key", "secret_key", "session_token")
 
 
-def retry_config() -> Any:
+def retry_config(configured_attempts: int | None = None) -> Any:
+    """The one retry policy: standard mode, with the attempts the user gave botocore
+    (AWS_MAX_ATTEMPTS, or max_attempts in the profile) or else MAX_ATTEMPTS. A Config that names
+    its attempts overrides botocore's own settings, so they are read and passed on here."""
     from botocore.config import Config
 
     return Config(
-        retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
+        retries={"mode": "standard", "total_max_attempts": configured_attempts or MAX_ATTEMPTS},
         connect_timeout=10,
         read_timeout=60,
         user_agent_extra=USER_AGENT,
@@ -112,18 +115,23 @@ class AWS:
         self._sleep = sleep
         self._clients: dict[str, Any] = {}
         import boto3.session
+        import botocore.session
         from botocore.exceptions import BotoCoreError
 
         try:
+            settings = botocore.session.Session(profile=params.profile)
             self._session = boto3.session.Session(
-                profile_name=params.profile,
+                botocore_session=settings,
                 aws_access_key_id=params.access_key,
                 aws_secret_access_key=params.secret_key,
                 aws_session_token=params.session_token,
                 region_name=params.region,
             )
+            self._retries = retry_config(settings.get_config_variable("max_attempts"))
         except BotoCoreError as exc:
             raise OSWorldError(f"Cannot open an AWS session: {exc}") from exc
+        except ValueError as exc:
+            raise OSWorldError(f"AWS_MAX_ATTEMPTS (or max_attempts in the AWS profile) must be a whole number: {exc}") from exc
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
@@ -132,7 +140,7 @@ class AWS:
                 region_name=self.region,
                 # None lets botocore read AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> itself.
                 endpoint_url=self.params.endpoint_url or None,
-                config=retry_config(),
+                config=self._retries,
             )
         return self._clients[service]
 

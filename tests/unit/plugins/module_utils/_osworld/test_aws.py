@@ -1,12 +1,16 @@
-"""The region list behind preflight's spelling hint: botocore's own regions, without importing botocore."""
+"""The region list behind preflight's spelling hint (botocore's own regions, without importing botocore), and the
+attempts of the one retry policy."""
 from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import botocore.session
+import pytest
 
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import known_regions
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import MAX_ATTEMPTS, AWS, ConnectionParams, known_regions
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.errors import OSWorldError
 
 
 def test_known_regions_hold_every_region_botocore_knows_for_ec2_in_every_partition() -> None:
@@ -31,3 +35,39 @@ def test_known_regions_do_not_import_botocore() -> None:
     )
     completed = subprocess.run([sys.executable, "-c", probe], env={"PYTHONPATH": ":".join(sys.path)}, capture_output=True, text=True, check=False)
     assert completed.returncode == 0, completed.stderr
+
+
+@pytest.fixture
+def aws_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No AWS_* settings but a config file of our own (clients are built, no call is made)."""
+    for name in ("AWS_MAX_ATTEMPTS", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_RETRY_MODE"):
+        monkeypatch.delenv(name, raising=False)
+    config = tmp_path / "config"
+    config.write_text("[default]\n[profile slow]\nmax_attempts = 4\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    return config
+
+
+def retries_of(profile: str | None = None) -> dict[str, object]:
+    client = AWS(ConnectionParams(region="us-east-1", profile=profile, access_key="a", secret_key="b")).client("ec2")
+    return dict(client.meta.config.retries)
+
+
+@pytest.mark.usefixtures("aws_settings")
+def test_the_retry_policy_takes_the_attempts_the_user_gave_botocore_or_else_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert retries_of() == {"mode": "standard", "total_max_attempts": MAX_ATTEMPTS}
+    assert retries_of("slow") == {"mode": "standard", "total_max_attempts": 4}
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
+    assert retries_of() == {"mode": "standard", "total_max_attempts": 2}
+    monkeypatch.setenv("AWS_RETRY_MODE", "legacy")
+    assert retries_of()["mode"] == "standard"
+
+
+@pytest.mark.usefixtures("aws_settings")
+def test_attempts_that_are_not_a_number_or_a_missing_profile_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(OSWorldError, match="The config profile \\(nowhere\\) could not be found"):
+        retries_of("nowhere")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "many")
+    with pytest.raises(OSWorldError, match="AWS_MAX_ATTEMPTS .* must be a whole number"):
+        retries_of()
