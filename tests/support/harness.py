@@ -103,6 +103,10 @@ class AWSHarness:
     def __init__(self, server: MotoServer, workdir: Path, faults: FaultPlan | None = None) -> None:
         self.server = server
         self.workdir = workdir
+        # The modules' temporary directories: a module the fault tests kill leaves its AnsiballZ
+        # payload directory behind, and here pytest prunes it with the test's own, not in /tmp.
+        self.temp_dir = workdir / ".tmp"
+        self.temp_dir.mkdir(exist_ok=True)
         self.proxy = AWSProxy(server.url, faults).start()
 
     def close(self) -> None:
@@ -112,7 +116,7 @@ class AWSHarness:
         return boto3.client(service, region_name=region, endpoint_url=self.server.url, **_boto_credentials())
 
     def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
-        return ansible_env(self.proxy.url, {**build_caches_env(), **(extra or {})})
+        return ansible_env(self.proxy.url, {**build_caches_env(), "TMPDIR": str(self.temp_dir), **(extra or {})})
 
     def playbook(
         self,
