@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -103,14 +105,14 @@ class AWSHarness:
     def __init__(self, server: MotoServer, workdir: Path, faults: FaultPlan | None = None) -> None:
         self.server = server
         self.workdir = workdir
-        # The modules' temporary directories: a module the fault tests kill leaves its AnsiballZ
-        # payload directory behind, and here pytest prunes it with the test's own, not in /tmp.
-        self.temp_dir = workdir / ".tmp"
-        self.temp_dir.mkdir(exist_ok=True)
+        # The modules' temporary directories, outside the workdir that tests list: a module the
+        # fault tests kill leaves its AnsiballZ payload directory behind, and close() removes it.
+        self.temp_dir = Path(tempfile.mkdtemp(prefix="osworld-modules-"))
         self.proxy = AWSProxy(server.url, faults).start()
 
     def close(self) -> None:
         self.proxy.stop()
+        shutil.rmtree(self.temp_dir, ignore_errors=True)
 
     def client(self, service: str = "ec2", region: str = REGION) -> Any:
         return boto3.client(service, region_name=region, endpoint_url=self.server.url, **_boto_credentials())
