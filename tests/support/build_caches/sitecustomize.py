@@ -84,14 +84,15 @@ def sources_key(source_roots: Sequence[Path], install_markers: Sequence[Path]) -
     return digest.hexdigest()
 
 
-def payload_dir(site_packages: Path) -> str:
-    """Where this checkout's payloads are kept: the directory of the current key (older ones go)."""
-    markers = sorted(site_packages.glob("ansible*.dist-info/RECORD"))
-    current = PAYLOAD_ROOT / sources_key([REPO / "plugins"], markers)
+def payload_dir(payload_root: Path, key: str) -> str:
+    """The directory of this key's payloads; the first process to need it removes older keys'."""
+    current = payload_root / key
     if not current.is_dir():
-        if PAYLOAD_ROOT.is_dir():
-            for stale in PAYLOAD_ROOT.iterdir():
-                shutil.rmtree(stale, ignore_errors=True)
+        if payload_root.is_dir():
+            # Another worker may have made this key's directory a moment ago: never remove it.
+            for stale in payload_root.iterdir():
+                if stale.name != current.name:
+                    shutil.rmtree(stale, ignore_errors=True)
         current.mkdir(parents=True, exist_ok=True)
     return str(current)
 
@@ -141,7 +142,12 @@ class AfterImport(importlib.abc.MetaPathFinder):
 def keep_payloads(module_common: types.ModuleType) -> None:
     constants = getattr(module_common, "C")
     site_packages = Path(module_common.__file__ or "").resolve().parents[2]
-    setattr(module_common, "C", LocalTmpOverride(constants, lambda: payload_dir(site_packages)))
+
+    def this_checkouts_payloads() -> str:
+        markers = sorted(site_packages.glob("ansible*.dist-info/RECORD"))
+        return payload_dir(PAYLOAD_ROOT, sources_key([REPO / "plugins"], markers))
+
+    setattr(module_common, "C", LocalTmpOverride(constants, this_checkouts_payloads))
 
 
 def install() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.build_caches.sitecustomize import AfterImport, LocalTmpOverride, caching, sources_key
+from tests.support.build_caches.sitecustomize import AfterImport, LocalTmpOverride, caching, payload_dir, sources_key
 
 SOURCE = b"def outer():\n    def inner():\n        raise ValueError('from inner')\n    return inner\n"
 
@@ -111,3 +111,12 @@ def test_module_common_keeps_its_payloads_where_it_is_told_and_sees_every_other_
     assert resolved == ["kept"]
     assert module.C.DEFAULT_KEEP_REMOTE_FILES is False
     monkeypatch.delitem(sys.modules, "fake_module_common")
+
+
+def test_a_new_key_gets_its_own_directory_and_older_keys_go(tmp_path: Path) -> None:
+    (tmp_path / "old-key" / "ansiballz_cache").mkdir(parents=True)
+    assert payload_dir(tmp_path, "new-key") == str(tmp_path / "new-key")
+    assert sorted(entry.name for entry in tmp_path.iterdir()) == ["new-key"]
+    (tmp_path / "new-key" / "ansiballz_cache").mkdir()
+    assert payload_dir(tmp_path, "new-key") == str(tmp_path / "new-key")
+    assert (tmp_path / "new-key" / "ansiballz_cache").is_dir()
