@@ -119,15 +119,15 @@ class AWS:
         from botocore.exceptions import BotoCoreError
 
         try:
-            settings = botocore.session.Session(profile=params.profile)
+            botocore_session = botocore.session.Session(profile=params.profile)
             self._session = boto3.session.Session(
-                botocore_session=settings,
+                botocore_session=botocore_session,
                 aws_access_key_id=params.access_key,
                 aws_secret_access_key=params.secret_key,
                 aws_session_token=params.session_token,
                 region_name=params.region,
             )
-            self._retries = retry_config(settings.get_config_variable("max_attempts"))
+            self._retries = retry_config(botocore_session.get_config_variable("max_attempts"))
         except BotoCoreError as exc:
             raise OSWorldError(f"Cannot open an AWS session: {exc}") from exc
         except ValueError as exc:
