@@ -169,6 +169,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ensure_collection_link()
     with MotoServer() as server, tempfile.TemporaryDirectory(prefix="osworld-bench-") as scratch:
         proxy = AWSProxy(server.url).start()
+        # Service Quotas answers, as on AWS, so that envs.yml's vCPU check runs in full (moto has
+        # no Service Quotas: the proxy answers that one call). 5,000 vCPUs hold every fleet here.
+        proxy.service_quotas = {"L-1216C47A": 5000.0}
         try:
             bench = Bench(server, proxy, Path(scratch))
             mine = ours(bench, args.size)
