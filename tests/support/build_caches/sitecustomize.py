@@ -6,7 +6,7 @@ start, ansible's controller and the module processes alike, imports this file fi
 - The controller builds each module's AnsiballZ payload (the module and the module_utils it
   imports, found by parsing each file) once per ansible-playbook run, in a temporary directory
   that dies with the run: about 0.3 s of CPU per module a playbook uses. Here the payloads are
-  kept in tests/output/ansiballz/<key>, where the key changes with any file under plugins/ and
+  kept in tests/output/ansiballz/<key>, where the key changes with any Python file under plugins/ and
   with every (re)install of ansible, so that no run gets a payload built from other sources.
 - A module process compiles ansible.module_utils from its payload, because Python keeps the
   bytecode of files on disk (__pycache__) but never of a zip: about a third of a module run's CPU.
