@@ -167,6 +167,24 @@ def test_bad_host_input_fails_before_anything_is_created(aws: AWSHarness, bad: d
     assert aws.proxy.mutating_actions() == []
 
 
+def test_the_host_role_on_its_own_runs_the_host_checks_of_the_preflight_role(aws: AWSHarness, tmp_path: Path) -> None:
+    playbook = tmp_path / "host_only.yml"
+    playbook.write_text(
+        "- name: The host role without provision.yml's preflight\n  hosts: localhost\n  connection: local\n"
+        "  gather_facts: false\n  roles:\n    - role: osworld.aws.host\n"
+        "      vars:\n        osworld_stack: {subnet_id: subnet-0123456789abcdef0, host_security_group_id: sg-0123456789abcdef0}\n"
+    )
+    bad_input = aws.playbook(str(playbook), {**HOST, "osworld_host_instance_type": "large", "osworld_host_volume_size": 4})
+    (message,) = bad_input.failure_messages()
+    assert "osworld_host_instance_type" in message and "osworld_host_volume_size" in message, message
+    assert aws.proxy.actions() == []
+
+    missing_ami = aws.playbook(str(playbook), {**HOST, "osworld_host_ami": "ami-0123456789abcdef0"})
+    (message,) = missing_ami.failure_messages()
+    assert "osworld_host_ami: ami-0123456789abcdef0 is not available in us-east-1" in message, message
+    assert aws.proxy.mutating_actions() == []
+
+
 def test_teardown_keeps_the_host_unless_asked_and_deletes_only_this_stacks_iam(aws: AWSHarness) -> None:
     aws.provisioned(HOST)
     # The same stack name in another region: IAM is account-wide, its roles must survive.
