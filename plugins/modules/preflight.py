@@ -30,7 +30,8 @@ description:
   - "Host checks, for the host machine that C(provision.yml) launches: V(host_inputs) (AMI id and
     instance type spelling, volume size, IAM name length, policy files) and V(host) (the host AMI is
     available in the region, the host type is offered in the subnet's zone, and with
-    O(manage_iam=false) the roles an administrator made exist)."
+    O(manage_iam=false) the roles an administrator made exist; with O(manage_iam=true) a role or
+    instance profile of the stack's IAM names that exists carries the collection's tags for O(name_prefix))."
   - Each AWS check implies the input checks it reads; on the happy path each makes one call.
   - A subnet or security group taken from the exported E(AWS_SUBNET_ID) or E(AWS_SECURITY_GROUP_ID)
     (the defaults of C(osworld_subnet_id) and C(osworld_security_group_id)) is named in RV(notices).
@@ -180,6 +181,9 @@ options:
       - The collection creates the host and TTL scheduler roles (C(osworld_manage_iam)). With V(false) the
         V(host) check reads the roles an administrator made (C(iam:GetInstanceProfile), C(iam:GetRole)); a
         denied read is a warning, a missing role an error.
+      - With V(true) the V(host) check reads the stack's role names and the host's instance profile name
+        (C(iam:GetRole), C(iam:GetInstanceProfile)); one that exists without the collection's tags for
+        O(name_prefix) is an error, since M(osworld.aws.host_iam) never changes or deletes it.
     type: bool
     default: true
 notes:
@@ -188,7 +192,8 @@ notes:
     C(ec2:DescribeInstanceTypeOfferings), C(ec2:DescribeKeyPairs) when O(key_name) is set,
     C(servicequotas:GetServiceQuota), C(ec2:DescribeInstances) and C(ec2:DescribeInstanceTypes) when O(env_count) > 0,
     C(ec2:DescribeSecurityGroups) when O(security_group_id) is set; with O(host_launch), another
-    C(ec2:DescribeImages) and C(ec2:DescribeInstanceTypeOfferings) for the host.
+    C(ec2:DescribeImages) and C(ec2:DescribeInstanceTypeOfferings) for the host; for the host's
+    IAM pieces, C(iam:GetRole) for each role and C(iam:GetInstanceProfile).
   - A missing permission is reported with the IAM action to grant.
 """
 

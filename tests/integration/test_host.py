@@ -224,6 +224,52 @@ def test_teardown_network_leaves_a_same_named_role_without_the_stacks_tags(aws: 
     assert TTL_ROLE in role_names(aws)
 
 
+def test_provision_refuses_a_same_named_role_of_someone_else_before_creating_anything(aws: AWSHarness) -> None:
+    iam = aws.client("iam")
+    trust = {"Version": "2012-10-17", "Statement": []}
+    iam.create_role(RoleName=TTL_ROLE, AssumeRolePolicyDocument=json.dumps(trust), Tags=[{"Key": "osworld:stack", "Value": "someone-else"}])
+    aws.proxy.clear()
+
+    run = aws.playbook("provision.yml", HOST)
+
+    assert run.rc != 0
+    (message,) = run.failure_messages()
+    assert f"osworld_name_prefix: IAM role {TTL_ROLE} exists and was made by stack 'someone-else'" in message, message
+    assert aws.proxy.mutating_actions() == []
+    role = iam.get_role(RoleName=TTL_ROLE)["Role"]
+    assert (role["AssumeRolePolicyDocument"], tags_of(role)) == (trust, {"osworld:stack": "someone-else"})
+    assert iam.list_role_policies(RoleName=TTL_ROLE)["PolicyNames"] == []
+
+
+def test_host_iam_writes_nothing_to_a_foreign_role_and_plans_in_check_mode(aws: AWSHarness, tmp_path: Path) -> None:
+    iam = aws.client("iam")
+    trust = {"Version": "2012-10-17", "Statement": []}
+    iam.create_role(RoleName=HOST_ROLE, AssumeRolePolicyDocument=json.dumps(trust))
+    playbook = tmp_path / "host_iam.yml"
+    playbook.write_text(
+        "- name: host_iam on its own\n  hosts: localhost\n  connection: local\n  gather_facts: false\n  tasks:\n"
+        "    - name: The host's role and profile, and the TTL scheduler role\n      osworld.aws.host_iam:\n"
+        "        region: us-east-1\n"
+        "        host_instance_profile: '{{ host | default(true) }}'\n"
+        f"        host_policy_file: {REPO / 'policies' / 'host.json'}\n        enable_ttl: true\n"
+        f"        ttl_scheduler_policy_file: {REPO / 'policies' / 'ttl-scheduler.json'}\n"
+        f"        ttl_scheduler_trust_file: {REPO / 'policies' / 'ttl-scheduler-trust.json'}\n"
+    )
+    refused = aws.playbook(str(playbook))
+    (message,) = refused.failure_messages()
+    assert f"IAM role {HOST_ROLE} exists and was made by someone else" in message, message
+    assert aws.proxy.mutating_actions() == []
+    assert tags_of(iam.get_role(RoleName=HOST_ROLE)["Role"]) == {}
+
+    planned = aws.playbook(str(playbook), {"host": False}, check=True, diff=True)
+    assert planned.rc == 0, planned.failure_messages()
+    (result,) = [task["hosts"]["localhost"] for play in planned.output["plays"] for task in play["tasks"]]
+    assert result["changed"] and result["scheduler_role_arn"] == ""
+    assert list(result["diff"]["after"]) == [TTL_ROLE] and result["diff"]["before"] == {TTL_ROLE: None}
+    assert aws.proxy.mutating_actions() == []
+    assert TTL_ROLE not in role_names(aws)
+
+
 def make_checkout(root: Path, env_text: str = "") -> Path:
     (root / "desktop_env").mkdir(parents=True)
     (root / "monitor").mkdir()

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from ansible_collections.osworld.aws.plugins.inventory import ec2 as inventory_plugin
-from ansible_collections.osworld.aws.plugins.module_utils._osworld import checks, images, preflight
+from ansible_collections.osworld.aws.plugins.module_utils._osworld import checks, host_iam, images, preflight
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
@@ -130,17 +130,15 @@ def test_provision_summary_says_when_the_monitor_listens() -> None:
     assert "after client.yml with osworld_client_monitor_service=true or evaluate.yml" in following
 
 
-def test_readme_tags_table_names_the_host_and_iam_tags_the_host_role_sets() -> None:
+def test_readme_tags_table_names_the_host_and_iam_tags_the_collection_sets() -> None:
     tasks = read("roles/host/tasks/main.yml")
     created = section(read("README.md"), "## What gets created")
     iam_row = next(line for line in created.splitlines() if line.startswith("| the host's IAM role"))
     host_row = next(line for line in created.splitlines() if line.startswith("| host machine"))
     calls = re.findall(r"osworld\.aws\.stack_tags\(([^)]*)\)", tasks)
-    components = [re.match(r"osworld_name_prefix, '([a-z-]+)'", call).group(1) for call in calls]  # type: ignore[union-attr]
-    assert "host" in components and "`osworld:component=host`" in host_row
-    for component in components:
-        if component != "host":
-            assert f"`{component}`" in iam_row
-    assert "`osworld:role=host`" in host_row and "`osworld:role=host`" in iam_row
-    assert len(calls) == 4 and all("role='host'" in call for call in calls)
+    assert len(calls) == 1 and calls[0].startswith("osworld_name_prefix, 'host'") and "role='host'" in calls[0]
+    assert "`osworld:component=host`" in host_row
+    for component in (host_iam.COMPONENT_HOST_ROLE, host_iam.COMPONENT_HOST_PROFILE, host_iam.COMPONENT_TTL_ROLE):
+        assert f"`{component}`" in iam_row
+    assert f"`osworld:role={host_iam.HOST_ROLE}`" in host_row and f"`osworld:role={host_iam.HOST_ROLE}`" in iam_row
     assert "osworld.aws.stack_filters(role='host')" in read("roles/host/vars/main.yml")

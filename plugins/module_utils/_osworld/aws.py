@@ -33,6 +33,8 @@ EVENTUAL_CONSISTENCY_CODES = frozenset(
         "InvalidSubnetID.NotFound",
         "InvalidRouteTableID.NotFound",
         "InvalidInternetGatewayID.NotFound",
+        # IAM: a role or profile just created may not be found for a few seconds.
+        "NoSuchEntity",
     }
 )
 # 0.5 s doubling to 8 s: about 30 s in all, long enough for EC2's usual propagation delay.

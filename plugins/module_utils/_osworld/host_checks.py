@@ -1,6 +1,7 @@
 # This module util is PRIVATE to the collection. It may change without notice.
 """Preflight of the host machine: its inputs (no call), then its AMI, its instance type in the
-subnet's zone and, with osworld_manage_iam=false, the roles an administrator made (read-only).
+subnet's zone, and its IAM names (read-only): with osworld_manage_iam=false the roles an
+administrator made must exist; otherwise a role or profile of those names must be the stack's.
 
 Called by the preflight module beside preflight.py's checks, into the same Report (checks.py),
 so that every problem of a provision run is listed at once.
@@ -17,8 +18,9 @@ from .aws import AWS
 from .checks import HOST, HOST_INPUTS, Report, check_instance_type, read_call
 from .defaults import DEFAULT_HOST_AMI, DEFAULT_HOST_INSTANCE_TYPE, DEFAULT_HOST_VOLUME_GIB
 from .errors import DENIED_CODES, AWSCallError
+from .host_iam import foreign_problem, iam_names
 from .options import Options, option
-from .tags import expiry_after
+from .tags import expiry_after, is_stack_owned, tag_dict
 from .timestamps import MAX_TTL_MINUTES
 from .validation import INSTANCE_TYPE_PATTERN, RESOURCE_ID_PATTERNS
 
@@ -48,12 +50,6 @@ class HostInput(Options):
     @property
     def needs_iam(self) -> bool:
         return self.needs_host_role or self.enable_ttl
-
-
-def iam_names(name_prefix: str, region: str) -> tuple[str, str]:
-    """The host role (and its instance profile) and the TTL scheduler role: IAM names are
-    account-wide, so they hold the region. roles/host/vars/main.yml spells the same names."""
-    return f"{name_prefix}-host-{region}", f"{name_prefix}-ttl-scheduler-{region}"
 
 
 def check_host_inputs(report: Report, host: HostInput, name_prefix: str, region: str) -> None:
@@ -111,7 +107,9 @@ def check_host(aws: AWS, report: Report, host: HostInput, name_prefix: str, offe
     if host.launch:
         _check_host_ami(aws, report, host.ami)
         _check_host_type(aws, report, host.instance_type, offered_zones)
-    if not host.manage_iam and host.needs_iam:
+    if host.needs_iam and host.manage_iam:
+        _check_roles_are_the_stacks(aws, report, host, name_prefix)
+    elif host.needs_iam:
         _check_existing_roles(aws, report, host, name_prefix)
 
 
@@ -148,6 +146,23 @@ def _check_host_type(aws: AWS, report: Report, instance_type: str, offered_zones
             report.facts["subnet_zone"] = min(both)
         return
     check_instance_type(aws, instance_type, str(zone) if zone else None, report, variable="osworld_host_instance_type", check=HOST)
+
+
+def _check_roles_are_the_stacks(aws: AWS, report: Report, host: HostInput, name_prefix: str) -> None:
+    """osworld_manage_iam=true: a role or profile of the stack's names that someone else made would
+    be changed, then deleted by teardown; host_iam refuses it too, but here nothing exists yet."""
+    host_name, ttl_name = iam_names(name_prefix, aws.region)
+    wanted: list[tuple[str, str, str, dict[str, Any]]] = []
+    if host.needs_host_role:
+        wanted.append(("get_role", "Role", "role", {"RoleName": host_name}))
+        wanted.append(("get_instance_profile", "InstanceProfile", "instance profile", {"InstanceProfileName": host_name}))
+    if host.enable_ttl:
+        wanted.append(("get_role", "Role", "role", {"RoleName": ttl_name}))
+    for operation, key, kind, kwargs in wanted:
+        found = read_call(aws, report, HOST, "iam", operation, missing_ok=True, **kwargs)
+        tags = tag_dict((found or {}).get(key, {}).get("Tags"))
+        if found and not is_stack_owned(tags, name_prefix):
+            report.error(HOST, "osworld_name_prefix", foreign_problem(kind, next(iter(kwargs.values())), tags, name_prefix))
 
 
 def _check_existing_roles(aws: AWS, report: Report, host: HostInput, name_prefix: str) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.checks import ERROR, Report
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.host_checks import HostInput, check_host_inputs, iam_names
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.host_checks import HostInput, check_host_inputs
 
 
 def host_errors(host: HostInput, prefix: str = "osworld") -> list[tuple[str, str]]:
@@ -51,4 +51,3 @@ def test_every_host_problem_is_listed_at_once_and_manage_iam_false_needs_no_poli
         "osworld_host_policy_file",
     ]
     assert host_errors(HostInput(launch=True, policy_file="/nope", manage_iam=False)) == []
-    assert iam_names("osworld", "eu-west-1") == ("osworld-host-eu-west-1", "osworld-ttl-scheduler-eu-west-1")
