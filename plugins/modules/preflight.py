@@ -46,6 +46,8 @@ options:
     description:
       - The checks to run. V(common) always runs with any other.
       - Playbooks that only scale or delete VMs pass input checks only, so that they make no AWS call here.
+      - Input checks alone run in the controller (the action plugin of the same name), without a module
+        process, when the task runs on the controller; the result is the same.
     type: list
     elements: str
     choices: [common, image_map, network_inputs, fleet_inputs, host_inputs, image, network, instance_type, key_pair, quota, host]
@@ -284,83 +286,47 @@ notices:
 import os
 from typing import Any
 
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import AWS, known_regions
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.defaults import region as default_region
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import AWS
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.checks import HOST
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.errors import OSWorldError
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.keys import DEFAULT_KEY_NAME
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.host_checks import HostInput, check_host, check_host_inputs
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.host_checks import check_host
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.module import OSWorldAWSModule
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.checks import HOST, HOST_INPUTS, Report, failure_message
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.preflight import (
-    AWS_CHECKS,
-    PreflightInput,
-    check_aws,
-    check_inputs,
-    environment_notices,
-    expand_checks,
-)
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.preflight import check_aws
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.preflight_run import check_preflight_inputs, preflight_argument_spec
 
 
 def main() -> None:
-    module = OSWorldAWSModule({**PreflightInput.argument_spec(), **HostInput.argument_spec()}, supports_check_mode=True)
-    params = module.params
-    inputs = module.options(
-        PreflightInput,
-        region=params["region"] or default_region(),
-        key_name=params["key_name"] or (DEFAULT_KEY_NAME if params["key_create"] else None),
-    )
-    host = module.options(HostInput)
-    # Inputs are checked before any AWS session exists, so that a bad region is reported by its
-    # playbook name and nothing is called with it.
-    checks = expand_checks(inputs.checks)
-    report = check_inputs(inputs, checks, known_regions())
-    if HOST_INPUTS in checks:
-        check_host_inputs(report, host, inputs.name_prefix, inputs.region)
-    report.notices = environment_notices(inputs, os.environ)
-    if report.errors or not any(check in AWS_CHECKS for check in checks):
-        finish_and_exit(module, report, checks)
+    # The action plugin of the same name runs input-only checks in the controller; this module
+    # runs when an AWS check is asked for (or the target is not the controller).
+    module = OSWorldAWSModule(preflight_argument_spec(), supports_check_mode=True)
+    try:
+        run = check_preflight_inputs(module.params, os.environ)
+    except OSWorldError as exc:
+        module.module.fail_json(msg=exc.message, **exc.details)
+        raise  # fail_json exits; this keeps the type checker informed
+    if not run.needs_aws:
+        exit_with(module, run.outcome())
 
     def run_aws(aws: AWS) -> dict[str, Any]:
-        check_aws(aws, inputs, checks, report)
-        if HOST in checks:
-            check_host(aws, report, host, inputs.name_prefix, report.offered_zones)
-        return finish(module, report, checks)
+        check_aws(aws, run.inputs, run.checks, run.report)
+        if HOST in run.checks:
+            check_host(aws, run.report, run.host, run.inputs.name_prefix, run.report.offered_zones)
+        outcome = run.outcome()
+        if outcome.pop("failed", False):
+            for warning in outcome.pop("warnings"):
+                module.warn(warning)
+            raise OSWorldError(outcome.pop("msg"), **outcome)
+        return outcome
 
     module.run(run_aws)
 
 
-def finish(module: OSWorldAWSModule, report: Report, checks: list[str]) -> dict[str, Any]:
-    for warning in report.warnings:
-        module.warn(warning.message)
-    if report.errors:
-        raise OSWorldError(message(report), findings=[finding.as_dict() for finding in report.findings], notices=report.notices)
-    return result(report, checks)
-
-
-def finish_and_exit(module: OSWorldAWSModule, report: Report, checks: list[str]) -> None:
-    for warning in report.warnings:
-        module.warn(warning.message)
-    findings = [finding.as_dict() for finding in report.findings]
-    if report.errors:
-        module.module.fail_json(msg=message(report), findings=findings, checks=checks, notices=report.notices)
-    module.module.exit_json(**result(report, checks))
-
-
-def message(report: Report) -> str:
-    """The failure, and where an exported variable supplied an input (the user may not expect it)."""
-    told = f" ({'; '.join(report.notices)})" if report.notices else ""
-    return failure_message(report.errors) + told
-
-
-def result(report: Report, checks: list[str]) -> dict[str, Any]:
-    return {
-        "changed": False,
-        "checks": checks,
-        "findings": [finding.as_dict() for finding in report.findings],
-        "skipped_checks": report.skipped,
-        "notices": report.notices,
-        **report.facts,
-    }
+def exit_with(module: OSWorldAWSModule, outcome: dict[str, Any]) -> None:
+    for warning in outcome.pop("warnings"):
+        module.warn(warning)
+    if outcome.pop("failed", False):
+        module.module.fail_json(msg=outcome.pop("msg"), **outcome)
+    module.module.exit_json(**outcome)
 
 
 if __name__ == "__main__":
