@@ -174,7 +174,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _connect(self, region: str) -> AWS:
         try:
-            return AWS(self._connection(region))
+            return AWS(self._connection(region), timestamps_as_text=True)
         except OSWorldError as exc:
             raise InventoryError(region, exc.message) from exc
 

@@ -11,6 +11,7 @@ import pytest
 
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import MAX_ATTEMPTS, AWS, ConnectionParams, known_regions
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.errors import OSWorldError
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.timestamps import parse_utc
 
 
 def test_known_regions_hold_every_region_botocore_knows_for_ec2_in_every_partition() -> None:
@@ -71,3 +72,24 @@ def test_attempts_that_are_not_a_number_or_a_missing_profile_are_named(monkeypat
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "many")
     with pytest.raises(OSWorldError, match="AWS_MAX_ATTEMPTS .* must be a whole number"):
         retries_of()
+
+
+DESCRIBE_INSTANCES = b"""<DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><reservationSet><item>
+<instancesSet><item><instanceId>i-0123456789abcdef0</instanceId><launchTime>2026-12-01T03:00:00.000Z</launchTime></item></instancesSet>
+</item></reservationSet></DescribeInstancesResponse>"""
+
+
+def test_timestamps_as_text_keep_what_aws_wrote_for_parse_utc_to_read() -> None:
+    def launch_time(aws: AWS) -> object:
+        client = aws.client("ec2")
+        operation = client.meta.service_model.operation_model("DescribeInstances")
+        # The endpoint's parser is the one that reads every answer.
+        parser = client._endpoint._response_parser_factory.create_parser(client.meta.service_model.protocol)
+        parsed = parser.parse({"status_code": 200, "headers": {}, "body": DESCRIBE_INSTANCES}, operation.output_shape)
+        return parsed["Reservations"][0]["Instances"][0]["LaunchTime"]
+
+    params = ConnectionParams(region="us-east-1", access_key="a", secret_key="b")
+    text = launch_time(AWS(params, timestamps_as_text=True))
+    parsed = launch_time(AWS(params))
+    assert text == "2026-12-01T03:00:00.000Z"
+    assert parse_utc(text) == parsed and parsed.tzinfo is not None  # type: ignore[attr-defined]
