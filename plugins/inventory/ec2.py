@@ -117,23 +117,18 @@ compose:
 """
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import AWS, HAS_BOTO3, ConnectionParams
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.errors import OSWorldError
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.inventory import (
-    Host,
-    InventoryError,
-    Query,
-    access_key_of,
-    build_hosts,
-    cache_identity,
-    scan_regions,
-)
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.validation import validate_region
+if TYPE_CHECKING:  # pragma: no cover
+    from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import AWS, ConnectionParams
+    from ansible_collections.osworld.aws.plugins.module_utils._osworld.inventory import Host, Query
+
+# The AWS code is imported where it is used, not here: ansible imports every inventory plugin that
+# ansible.cfg enables in every run, playbooks that never read an osworld_ec2.yml included, and
+# importing it would cost each of them about 50 ms of CPU.
 
 CONFIG_SUFFIXES = ("osworld_ec2.yml", "osworld_ec2.yaml")
 
@@ -145,6 +140,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return super().verify_file(path) and path.endswith(CONFIG_SUFFIXES)
 
     def parse(self, inventory: Any, loader: Any, path: str, cache: bool = True) -> None:
+        from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import HAS_BOTO3
+        from ansible_collections.osworld.aws.plugins.module_utils._osworld.errors import OSWorldError
+        from ansible_collections.osworld.aws.plugins.module_utils._osworld.inventory import Query
+
         super().parse(inventory, loader, path, cache)
         if not HAS_BOTO3:
             raise AnsibleError("osworld.aws.ec2 needs boto3 and botocore: pip install boto3")
@@ -173,12 +172,18 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         self._populate(hosts)
 
     def _connect(self, region: str) -> AWS:
+        from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import AWS
+        from ansible_collections.osworld.aws.plugins.module_utils._osworld.errors import OSWorldError
+        from ansible_collections.osworld.aws.plugins.module_utils._osworld.inventory import InventoryError
+
         try:
             return AWS(self._connection(region), timestamps_as_text=True)
         except OSWorldError as exc:
             raise InventoryError(region, exc.message) from exc
 
     def _fetch(self, connections: dict[str, AWS], regions: list[str], query: Query, use_public_ip: bool) -> list[Host]:
+        from ansible_collections.osworld.aws.plugins.module_utils._osworld.inventory import build_hosts, scan_regions
+
         def connect(region: str) -> AWS:
             return connections.get(region) or self._connect(region)
 
@@ -186,11 +191,16 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _cache_key(self, path: str, aws: AWS, regions: list[str], query: Query, use_public_ip: bool) -> str:
         """The plugin's key for this file, plus who asks where: two accounts never share an entry."""
+        from ansible_collections.osworld.aws.plugins.module_utils._osworld.inventory import access_key_of, cache_identity
+
         profile = self.get_option("profile") or os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE")
         identity = cache_identity(access_key_of(aws), profile, self._endpoint_url(), regions, query, use_public_ip)
         return f"{self.get_cache_key(path)}_{identity}"
 
     def _regions(self) -> list[str]:
+        from ansible_collections.osworld.aws.plugins.module_utils._osworld.errors import OSWorldError
+        from ansible_collections.osworld.aws.plugins.module_utils._osworld.validation import validate_region
+
         regions = list(dict.fromkeys(str(region).strip() for region in self.get_option("regions") or () if region))
         if not regions:
             raise AnsibleParserError("osworld.aws.ec2: regions must name at least one region")
@@ -200,6 +210,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             raise AnsibleParserError(f"osworld.aws.ec2: {exc.message}") from None
 
     def _connection(self, region: str) -> ConnectionParams:
+        from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import ConnectionParams
+
         return ConnectionParams.from_options(region, self.get_option)
 
     def _endpoint_url(self) -> str | None:
@@ -207,6 +219,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return self.get_option("endpoint_url") or os.environ.get("AWS_ENDPOINT_URL_EC2") or os.environ.get("AWS_ENDPOINT_URL")
 
     def _cached_hosts(self, cache_key: str) -> list[Host] | None:
+        from ansible_collections.osworld.aws.plugins.module_utils._osworld.inventory import Host
+
         try:
             cached = self._cache[cache_key]
         except KeyError:
