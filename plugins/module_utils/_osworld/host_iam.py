@@ -54,14 +54,14 @@ class HostIAMSpec(Options):
     state: str = option("str", "present", choices=("present", "absent"))
 
     def problems(self) -> list[str]:
-        wanted = self.state == "present" and self.manage_iam
+        if self.state != "present" or not self.manage_iam:
+            return []
         needed = (
-            ("host_policy_file", self.host_policy_file, self.host_instance_profile),
-            ("ttl_scheduler_policy_file", self.ttl_scheduler_policy_file, self.enable_ttl),
-            ("ttl_scheduler_trust_file", self.ttl_scheduler_trust_file, self.enable_ttl),
+            ("host_policy_file", self.host_policy_file, self.host_instance_profile, "host_instance_profile=true"),
+            ("ttl_scheduler_policy_file", self.ttl_scheduler_policy_file, self.enable_ttl, "enable_ttl=true"),
+            ("ttl_scheduler_trust_file", self.ttl_scheduler_trust_file, self.enable_ttl, "enable_ttl=true"),
         )
-        message = "{}: required with state=present, manage_iam=true and the piece it is for"
-        return [message.format(name) for name, value, used in needed if wanted and used and not value]
+        return [f"{name}: required with {setting}" for name, value, used, setting in needed if used and not value]
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,11 @@ def test_the_older_policy_form_carries_its_own_trust() -> None:
 def test_policy_files_are_required_only_for_what_they_serve_and_bad_ones_name_their_option(tmp_path: Path) -> None:
     with pytest.raises(OptionsError) as raised:
         HostIAMSpec.from_params({"host_instance_profile": True, "enable_ttl": True})
-    assert [problem.split(":")[0] for problem in raised.value.problems] == ["host_policy_file", "ttl_scheduler_policy_file", "ttl_scheduler_trust_file"]
+    assert raised.value.problems == [
+        "host_policy_file: required with host_instance_profile=true",
+        "ttl_scheduler_policy_file: required with enable_ttl=true",
+        "ttl_scheduler_trust_file: required with enable_ttl=true",
+    ]
     assert HostIAMSpec.from_params({"enable_ttl": True, "manage_iam": False}).enable_ttl
     assert HostIAMSpec.from_params({"host_instance_profile": True, "state": "absent"}).state == "absent"
     (tmp_path / "list.json").write_text("[]")
