@@ -65,8 +65,9 @@ notes:
   - "Calls: none when the map has the region's AMI; with O(copy): 1 C(ec2:DescribeImages) when the copy exists;
     else C(ec2:DescribeImages) in O(source_region), C(ec2:CopyImage), a C(ec2:DescribeImages) of the copy
     (and C(ec2:CreateTags) when it came back untagged)."
-  - "O(state=absent): C(ec2:DescribeImages), then per copy found C(ec2:DeregisterImage) and C(ec2:DeleteSnapshot)
-    for each snapshot of its block device mappings."
+  - "O(state=absent): C(ec2:DescribeImages) and C(ec2:DescribeSnapshots), then per copy found C(ec2:DeregisterImage), which
+    deletes its snapshots too, and C(ec2:DeleteSnapshot) for a snapshot that call did not delete, or that is tagged as
+    the stack's copy's and no image names any more (a run killed on an endpoint that ignores C(DeleteAssociatedSnapshots))."
 """
 
 EXAMPLES = r"""
@@ -130,7 +131,7 @@ deregistered:
   type: list
   elements: str
 deleted_snapshots:
-  description: Their snapshots, deleted (in check mode, that would be).
+  description: Their snapshots, and tagged copies' snapshots that no image names any more, deleted (in check mode, that would be).
   returned: state=absent
   type: list
   elements: str

@@ -43,6 +43,7 @@ IMAGE_AND_KEY_ACTIONS = {
     "ec2:DeleteKeyPair",
     "ec2:DeleteSnapshot",
     "ec2:DeregisterImage",
+    "ec2:DescribeSnapshots",
     "ec2:ImportKeyPair",
 }
 

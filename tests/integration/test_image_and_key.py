@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from tests.support.fault_runner import nth_call, run_killed
 from tests.support.fault_state import image_copies, live_instances, tag_dict, tagged_leftovers
 from tests.support.harness import AWSHarness
 
@@ -117,3 +118,19 @@ def test_a_public_key_file_is_imported(aws: AWSHarness, tmp_path: Path) -> None:
     assert "ImportKeyPair" in aws.proxy.actions() and "CreateKeyPair" not in aws.proxy.actions()
     assert not (tmp_path / "unused.pem").exists()
     assert sorted(os.listdir(tmp_path)) == ["id_ed25519.pub", "osworld.env"]
+
+
+def test_an_image_teardown_killed_before_the_snapshot_went_leaves_nothing_after_a_rerun(aws: AWSHarness) -> None:
+    image = {"osworld_region": REGION, "osworld_image_poll_interval": 1}
+    assert aws.playbook("image.yml", image, env=WEST).rc == 0
+    teardown = {**image, "osworld_teardown_images": True}
+    # moto ignores DeleteAssociatedSnapshots, so the snapshot goes in a call of its own: killed as the
+    # image is deregistered, before that call.
+    killed = run_killed(aws, "teardown.yml", teardown, nth_call("DeregisterImage"), env=WEST)
+    assert killed.killed
+    ec2 = aws.client(region=REGION)
+    assert copies(aws) == [] and list(tagged_leftovers(ec2)) == ["snapshots"]
+
+    again = aws.playbook("teardown.yml", teardown, env=WEST)
+    assert again.rc == 0, again.failure_messages()
+    assert tagged_leftovers(ec2) == {}

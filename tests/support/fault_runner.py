@@ -86,14 +86,19 @@ def kill_tree(root: int) -> None:
 
 
 def run_killed(
-    harness: AWSHarness, playbook: str, extra_vars: dict[str, Any] | None, when: Callable[[Call], bool], timeout: int = 600
+    harness: AWSHarness,
+    playbook: str,
+    extra_vars: dict[str, Any] | None,
+    when: Callable[[Call], bool],
+    timeout: int = 600,
+    env: dict[str, str] | None = None,
 ) -> KilledRun:
     variables = {"osworld_env_file": str(harness.workdir / "osworld.env"), **(extra_vars or {})}
     command = [str(VENV_BIN / "ansible-playbook"), str(REPO / "playbooks" / playbook), "-e", json.dumps(variables)]
-    env = harness.env({"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"})
+    run_env = harness.env({"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", **(env or {})})
     # Its own session, so that nothing of pytest's is ever in the tree that gets killed.
     process = subprocess.Popen(
-        command, cwd=harness.workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        command, cwd=harness.workdir, env=run_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
     )
     killed = threading.Event()
     lock = threading.Lock()

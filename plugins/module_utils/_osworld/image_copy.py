@@ -75,6 +75,11 @@ def find_copies(aws: AWS, stack: str, source_image_id: str | None = None, screen
     return sorted(images, key=lambda image: str(image["ImageId"]))
 
 
+def find_copy_snapshots(aws: AWS, stack: str) -> list[dict[str, Any]]:
+    """The snapshots CopyImage tagged as the stack's copies' in aws.region: 1 DescribeSnapshots."""
+    return aws.paginate("ec2", "describe_snapshots", "Snapshots[]", OwnerIds=["self"], Filters=copy_filters(stack))
+
+
 def pick_copy(images: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
     """The copy to use: an available one, else a pending one (waited for, never duplicated), else a failed one."""
     for states in ({AVAILABLE}, {PENDING}, FAILED_STATES):
@@ -251,9 +256,14 @@ def ensure_image(aws: AWS, spec: ImageSpec, check_mode: bool, progress: Progress
 
 def remove_copies(aws: AWS, stack: str, check_mode: bool) -> dict[str, Any]:
     """Deregisters the stack's copies in aws.region and deletes their snapshots (those of the copies'
-    block device mappings); never another image. 1 DescribeImages when there is nothing to remove."""
+    block device mappings, and those tagged as the stack's copies' that no image names any more);
+    never another image. 1 DescribeImages and 1 DescribeSnapshots when there is nothing to remove."""
     images = find_copies(aws, stack)
-    snapshots = sorted({snapshot for image in images for snapshot in snapshot_ids(image)})
+    named = {snapshot for image in images for snapshot in snapshot_ids(image)}
+    # A run killed between DeregisterImage and DeleteSnapshot, on an endpoint that ignores
+    # DeleteAssociatedSnapshots, leaves the snapshot tagged and named by no image: it is found here.
+    orphans = {str(snapshot["SnapshotId"]) for snapshot in find_copy_snapshots(aws, stack)} - named
+    snapshots = sorted(named | orphans)
     image_ids = [str(image["ImageId"]) for image in images]
     for image in [] if check_mode else images:
         # AWS deletes the copy's snapshots in the deregistering call itself, so that a run killed
@@ -262,6 +272,8 @@ def remove_copies(aws: AWS, stack: str, check_mode: bool) -> dict[str, Any]:
         answer = aws.call("ec2", "deregister_image", ImageId=image["ImageId"], DeleteAssociatedSnapshots=True) or {}
         for snapshot_id in sorted(set(snapshot_ids(image)) - deleted_with_image(answer)):
             aws.call("ec2", "delete_snapshot", SnapshotId=snapshot_id, missing_ok=True)
+    for snapshot_id in [] if check_mode else sorted(orphans):
+        aws.call("ec2", "delete_snapshot", SnapshotId=snapshot_id, missing_ok=True)
     return {
         "changed": bool(image_ids or snapshots),
         "deregistered": image_ids,

@@ -143,24 +143,30 @@ def test_a_copy_tagged_by_aws_is_not_tagged_again() -> None:
     assert aws.operations() == ["describe_images"]
 
 
-def test_teardown_deregisters_only_the_stacks_copies_and_deletes_their_snapshots() -> None:
+def test_teardown_deregisters_only_the_stacks_copies_and_deletes_their_snapshots_and_orphans() -> None:
     def answer(operation: str, kwargs: dict[str, Any]) -> Any:
-        if operation == "describe_images":
-            assert kwargs["Owners"] == ["self"]
+        if operation in ("describe_images", "describe_snapshots"):
+            assert kwargs.get("Owners", kwargs.get("OwnerIds")) == ["self"]
             assert {"Name": "tag:osworld:stack", "Values": ["osworld"]} in kwargs["Filters"]
+            assert {"Name": "tag:osworld:component", "Values": ["image-copy"]} in kwargs["Filters"]
+        if operation == "describe_images":
             mappings = [{"Ebs": {"SnapshotId": "snap-1"}}, {"Ebs": {"SnapshotId": "snap-2"}}, {"VirtualName": "ephemeral0"}]
             return {"Images": [image("available", BlockDeviceMappings=mappings)]}
+        if operation == "describe_snapshots":
+            # snap-9: a killed teardown deregistered its image and never deleted it.
+            return {"Snapshots": [{"SnapshotId": "snap-1"}, {"SnapshotId": "snap-9"}]}
         return {}
 
     aws = ScriptedAWS(answer, region="eu-west-1")
     planned = remove_copies(aws, "osworld", check_mode=True)  # type: ignore[arg-type]
-    assert planned["changed"] and aws.operations() == ["describe_images"]
+    assert planned["changed"] and aws.operations() == ["describe_images", "describe_snapshots"]
     result = remove_copies(aws, "osworld", check_mode=False)  # type: ignore[arg-type]
-    assert result["deregistered"] == [COPY] and result["deleted_snapshots"] == ["snap-1", "snap-2"]
-    assert aws.operations()[-3:] == ["deregister_image", "delete_snapshot", "delete_snapshot"]
-    nothing = ScriptedAWS(lambda operation, kwargs: {"Images": []}, region="eu-west-1")
+    assert result["deregistered"] == [COPY] and result["deleted_snapshots"] == ["snap-1", "snap-2", "snap-9"]
+    deletes = [(operation, kwargs.get("SnapshotId")) for operation, kwargs in aws.calls[-4:]]
+    assert deletes == [("deregister_image", None), ("delete_snapshot", "snap-1"), ("delete_snapshot", "snap-2"), ("delete_snapshot", "snap-9")]
+    nothing = ScriptedAWS(lambda operation, kwargs: {}, region="eu-west-1")
     assert remove_copies(nothing, "osworld", check_mode=False)["changed"] is False  # type: ignore[arg-type]
-    assert nothing.operations() == ["describe_images"]
+    assert nothing.operations() == ["describe_images", "describe_snapshots"]
 
 
 def test_snapshots_aws_deleted_with_the_image_are_not_deleted_again() -> None:
@@ -181,4 +187,4 @@ def test_snapshots_aws_deleted_with_the_image_are_not_deleted_again() -> None:
     aws = ScriptedAWS(answer, region="eu-west-1")
     result = remove_copies(aws, "osworld", check_mode=False)  # type: ignore[arg-type]
     assert result["deleted_snapshots"] == ["snap-1", "snap-2"]
-    assert [(operation, kwargs.get("SnapshotId")) for operation, kwargs in aws.calls[1:]] == [("deregister_image", None), ("delete_snapshot", "snap-2")]
+    assert [(operation, kwargs.get("SnapshotId")) for operation, kwargs in aws.calls[2:]] == [("deregister_image", None), ("delete_snapshot", "snap-2")]
