@@ -67,7 +67,7 @@ notes:
     for what is missing or differs, C(iam:CreateRole), C(iam:UpdateAssumeRolePolicy), C(iam:UpdateRole), C(iam:TagRole),
     C(iam:PutRolePolicy), C(iam:CreateInstanceProfile), C(iam:TagInstanceProfile), C(iam:RemoveRoleFromInstanceProfile) and
     C(iam:AddRoleToInstanceProfile)."
-  - "Calls with O(state=absent): C(iam:GetInstanceProfile) and C(iam:GetRole) for each name; for the stack's pieces,
+  - "Calls with O(state=absent): C(iam:GetRole) for each name, and C(iam:GetInstanceProfile) when the host role exists; for the stack's pieces,
     C(iam:RemoveRoleFromInstanceProfile), C(iam:DeleteInstanceProfile), C(iam:ListRolePolicies), C(iam:DeleteRolePolicy)
     and C(iam:DeleteRole). A managed policy someone attached to a role makes IAM refuse its deletion (C(DeleteConflict))."
 """

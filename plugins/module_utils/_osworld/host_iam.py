@@ -339,8 +339,11 @@ def remove_host_iam(aws: AWS, spec: HostIAMSpec, check_mode: bool) -> dict[str, 
     if not spec.manage_iam:
         return {"changed": False, "deleted": [], "kept": []}
     host_name, ttl_name = iam_names(spec.stack, aws.region)
-    pieces = [("instance-profile", host_name, read_profile(aws, host_name))]
-    pieces += [("role", name, read_role(aws, name)) for name in (host_name, ttl_name)]
+    roles = [("role", name, read_role(aws, name)) for name in (host_name, ttl_name)]
+    # The profile is made after its role and deleted before it, and IAM refuses to delete a role
+    # that a profile holds: without the host role there is no profile of the stack's to read.
+    profile = read_profile(aws, host_name) if roles[0][2] else None
+    pieces = [("instance-profile", host_name, profile), *roles]
     deleted = [f"{kind}/{name}" for kind, name, found in pieces if found and is_stack_owned(tag_dict(found.get("Tags")), spec.stack)]
     kept = [f"{kind}/{name}" for kind, name, found in pieces if found and f"{kind}/{name}" not in deleted]
     for kind, name, found in pieces:
