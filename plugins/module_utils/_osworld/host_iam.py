@@ -26,9 +26,11 @@ COMPONENT_HOST_PROFILE = "host-instance-profile"
 COMPONENT_TTL_ROLE = "ttl-scheduler-role"
 HOST_POLICY_NAME = "osworld-host"
 TTL_POLICY_NAME = "osworld-ttl-scheduler"
+# The trust the host role has had since the collection's first release, Sid included: a stack made
+# by an earlier version needs no change.
 EC2_TRUST: dict[str, Any] = {
     "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    "Statement": [{"Sid": "OSWorldHostIsAnEC2Instance", "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
 }
 HOST_ROLE_DESCRIPTION = "The OSWorld host machine's role (launches, describes and terminates OSWorld VMs)"
 TTL_ROLE_DESCRIPTION = "Assumed by EventBridge Scheduler to terminate OSWorld VMs when their TTL ends"

@@ -132,3 +132,13 @@ def test_a_foreign_piece_is_named_with_its_owner_and_what_to_change() -> None:
     assert message.startswith("osworld_name_prefix: IAM role osworld-host-us-east-1 exists and was made by stack 'other', not by stack 'osworld'")
     assert "osworld_manage_iam: false" in message
     assert "made by someone else" in foreign_problem("instance profile", "p", {}, "osworld")
+
+
+def test_a_host_role_made_by_an_earlier_version_needs_no_change() -> None:
+    """Until host_iam, amazon.aws.iam_role made the role from roles/host/files/ec2-trust.json."""
+    earlier_trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "OSWorldHostIsAnEC2Instance", "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
+    (host,) = wanted_roles(spec(host_instance_profile=True), "us-east-1")
+    assert role_changes(as_aws_role(host, AssumeRolePolicyDocument=earlier_trust), dict(host.policy), host) == []
