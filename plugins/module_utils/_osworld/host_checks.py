@@ -18,9 +18,9 @@ from .aws import AWS
 from .checks import HOST, HOST_INPUTS, Report, check_instance_type, read_call
 from .defaults import DEFAULT_HOST_AMI, DEFAULT_HOST_INSTANCE_TYPE, DEFAULT_HOST_VOLUME_GIB
 from .errors import DENIED_CODES, AWSCallError
-from .host_iam import foreign_problem, iam_names
+from .host_iam import foreign_problems, iam_names
 from .options import Options, option
-from .tags import expiry_after, is_stack_owned, tag_dict
+from .tags import expiry_after
 from .timestamps import MAX_TTL_MINUTES
 from .validation import INSTANCE_TYPE_PATTERN, RESOURCE_ID_PATTERNS
 
@@ -152,17 +152,17 @@ def _check_roles_are_the_stacks(aws: AWS, report: Report, host: HostInput, name_
     """osworld_manage_iam=true: a role or profile of the stack's names that someone else made would
     be changed, then deleted by teardown; host_iam refuses it too, but here nothing exists yet."""
     host_name, ttl_name = iam_names(name_prefix, aws.region)
-    wanted: list[tuple[str, str, str, dict[str, Any]]] = []
+    wanted: list[tuple[str, str, str, str]] = []
     if host.needs_host_role:
-        wanted.append(("get_role", "Role", "role", {"RoleName": host_name}))
-        wanted.append(("get_instance_profile", "InstanceProfile", "instance profile", {"InstanceProfileName": host_name}))
+        wanted += [("role", host_name, "get_role", "RoleName"), ("instance profile", host_name, "get_instance_profile", "InstanceProfileName")]
     if host.enable_ttl:
-        wanted.append(("get_role", "Role", "role", {"RoleName": ttl_name}))
-    for operation, key, kind, kwargs in wanted:
-        found = read_call(aws, report, HOST, "iam", operation, missing_ok=True, **kwargs)
-        tags = tag_dict((found or {}).get(key, {}).get("Tags"))
-        if found and not is_stack_owned(tags, name_prefix):
-            report.error(HOST, "osworld_name_prefix", foreign_problem(kind, next(iter(kwargs.values())), tags, name_prefix))
+        wanted.append(("role", ttl_name, "get_role", "RoleName"))
+    pieces = []
+    for kind, name, operation, parameter in wanted:
+        found = read_call(aws, report, HOST, "iam", operation, missing_ok=True, **{parameter: name})
+        pieces.append((kind, name, (found or {}).get("Role" if kind == "role" else "InstanceProfile")))
+    for problem in foreign_problems(pieces, name_prefix):
+        report.error(HOST, "osworld_name_prefix", problem)
 
 
 def _check_existing_roles(aws: AWS, report: Report, host: HostInput, name_prefix: str) -> None:

@@ -155,6 +155,16 @@ def foreign_problem(kind: str, name: str, tags: Mapping[str, str], stack: str) -
     )
 
 
+def foreign_problems(pieces: list[tuple[str, str, Mapping[str, Any] | None]], stack: str) -> list[str]:
+    """One problem for each piece found, as (kind, name, what IAM answered or None), that is not the
+    stack's. Preflight's host check and host_iam apply this same rule to what they read."""
+    return [
+        foreign_problem(kind, name, tag_dict(found.get("Tags")), stack)
+        for kind, name, found in pieces
+        if found and not is_stack_owned(tag_dict(found.get("Tags")), stack)
+    ]
+
+
 def role_view(role: Mapping[str, Any] | None, policy: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if role is None:
         return None
@@ -286,12 +296,7 @@ def ensure_host_iam(aws: AWS, spec: HostIAMSpec, check_mode: bool) -> dict[str, 
     host_name = iam_names(spec.stack, aws.region)[0]
     existing = {role.name: read_role(aws, role.name) for role in roles}
     profile = read_profile(aws, host_name) if spec.host_instance_profile else None
-    pieces = [("role", name, role) for name, role in existing.items()] + [("instance profile", host_name, profile)]
-    foreign = [
-        foreign_problem(kind, name, tag_dict(found.get("Tags")), spec.stack)
-        for kind, name, found in pieces
-        if found and not is_stack_owned(tag_dict(found.get("Tags")), spec.stack)
-    ]
+    foreign = foreign_problems([("role", name, role) for name, role in existing.items()] + [("instance profile", host_name, profile)], spec.stack)
     if foreign:
         raise OSWorldError("; ".join(foreign))
     result: dict[str, Any] = {"changed": False, "host_role_arn": "", "host_instance_profile_arn": "", "scheduler_role_arn": ""}
