@@ -237,3 +237,22 @@ def test_the_quota_counts_what_runs_but_not_the_fleet_being_scaled(aws: AWSHarne
     (message,) = refused.failure_messages()
     assert "osworld_env_count: 3 x t3.medium need 6 vCPUs" in message and "already use 4, leaving 4" in message
     assert aws.proxy.mutating_actions() == []
+
+
+def test_input_checks_alone_run_in_the_controller_and_aws_checks_in_the_module(aws: AWSHarness, tmp_path: Path) -> None:
+    """The action plugin answers input-only checks itself (no module process, so no `invocation` in
+    the result); an AWS check goes to the module. Either way the result is the module's."""
+
+    def preflight_result(run: PlaybookRun) -> dict[str, Any]:
+        (result,) = [
+            task["hosts"]["localhost"] for play in run.output["plays"] for task in play["tasks"] if "checks" in task["hosts"].get("localhost", {})
+        ]
+        return dict(result)
+
+    inputs = preflight_result(aws.playbook(preflight_only(tmp_path), {"osworld_preflight_checks": ["fleet_inputs"]}))
+    assert "invocation" not in inputs and inputs["checks"] == ["common", "fleet_inputs"] and not inputs.get("failed")
+    assert aws.proxy.actions() == []
+
+    image = preflight_result(aws.playbook(preflight_only(tmp_path), {"osworld_preflight_checks": ["image"]}))
+    assert "invocation" in image and image["checks"] == ["common", "image_map", "image"]
+    assert aws.proxy.actions() == ["DescribeImages"]
