@@ -192,7 +192,8 @@ notes:
   - Calls on the happy path, at most one each, only for the checks requested
     C(ec2:DescribeImages), C(ec2:DescribeSubnets) (or C(ec2:DescribeVpcs)) when a network is adopted,
     C(ec2:DescribeInstanceTypeOfferings), C(ec2:DescribeKeyPairs) when O(key_name) is set,
-    C(servicequotas:GetServiceQuota), C(ec2:DescribeInstances) and C(ec2:DescribeInstanceTypes) when O(env_count) > 0,
+    C(servicequotas:GetServiceQuota) and C(ec2:DescribeInstances) when O(env_count) > 0, and C(ec2:DescribeInstanceTypes) too
+    for a type whose vCPUs the collection does not list (common t3, t3a, m5, m6i, c5, c6i, r5 and r6i sizes are listed),
     C(ec2:DescribeSecurityGroups) when O(security_group_id) is set; with O(host_launch), another
     C(ec2:DescribeImages) and C(ec2:DescribeInstanceTypeOfferings) for the host; for the host's
     IAM pieces, C(iam:GetRole) for each role and C(iam:GetInstanceProfile).

@@ -24,7 +24,7 @@ INVENTORY = REPO / "inventory" / "osworld_ec2.yml"
 SOURCE_AMI = "ami-0d23263edb96951d8"
 # Actions in operator.json that this test's scenario cannot reach on the emulator: each with why.
 NOT_EXERCISED = {
-    "ec2:DescribeInstanceTypes": "the vCPU quota check, after Service Quotas answers (moto's does not)",
+    "ec2:DescribeInstanceTypes": "the vCPU quota check of a type quota.py does not list, after Service Quotas answers (moto's does not)",
     "ec2:ReplaceRoute": "a default route someone pointed elsewhere",
     "ec2:DescribeNetworkInterfaces": "a group or network still in use after the release retries: the error names its interfaces",
     "iam:PassRole": "checked by EC2 when RunInstances passes the host's role; never called, and moto does not check it",

@@ -229,6 +229,8 @@ def test_the_quota_counts_what_runs_but_not_the_fleet_being_scaled(aws: AWSHarne
     assert fits.rc == 0, fits.failure_messages()
     (result,) = fits.task_results("Check the inputs")
     assert (result["vcpus_needed"], result["vcpus_in_use"]) == (6, 0)
+    # t3.medium's vCPUs are known (quota.KNOWN_TYPE_VCPUS); a type outside that table is asked for.
+    assert aws.proxy.actions() == ["GetServiceQuota", "DescribeInstances"]
 
     ec2.run_instances(ImageId=AMI, InstanceType="t3.medium", MinCount=2, MaxCount=2)  # somebody else's: 4 vCPUs
     aws.proxy.clear()
@@ -237,6 +239,11 @@ def test_the_quota_counts_what_runs_but_not_the_fleet_being_scaled(aws: AWSHarne
     (message,) = refused.failure_messages()
     assert "osworld_env_count: 3 x t3.medium need 6 vCPUs" in message and "already use 4, leaving 4" in message
     assert aws.proxy.mutating_actions() == []
+
+    aws.proxy.clear()
+    unlisted = aws.playbook(preflight_only(tmp_path), {**variables, "osworld_instance_type": "m7i.large"})
+    assert "osworld_env_count: 3 x m7i.large need 6 vCPUs" in " ".join(unlisted.failure_messages())
+    assert aws.proxy.actions() == ["GetServiceQuota", "DescribeInstances", "DescribeInstanceTypes"]
 
 
 def test_input_checks_alone_run_in_the_controller_and_aws_checks_in_the_module(aws: AWSHarness, tmp_path: Path) -> None:

@@ -10,7 +10,8 @@ count. Costs, whatever the size of the fleet (up to the API batch limits of inst
 - a scale-up: that call, the network and launch checks (DescribeSecurityGroups for the stack's
   group, DescribeSubnets and DescribeSecurityGroups, DescribeInstanceTypeOfferings in the subnet's
   zone, DescribeKeyPairs with a key, DescribeImages, GetServiceQuota and, where it answers,
-  DescribeInstanceTypes and DescribeInstances for what else runs), 1 RunInstances, 1 DescribeInstances
+  DescribeInstances for what else runs, and DescribeInstanceTypes for a type quota.py does not
+  list), 1 RunInstances, 1 DescribeInstances
   by the fleet's tags per poll until running, the last of which is the re-count;
 - a scale-down or teardown: 1 DescribeInstances, 1 TerminateInstances, 1 DescribeInstances per
   poll until terminated.

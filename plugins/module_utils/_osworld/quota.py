@@ -4,8 +4,9 @@
 The quota counts the vCPUs of every running instance of its families, so the room left is the
 quota minus what runs now. A fleet being scaled to a target count does not count against itself
 (envs.yml's count is a target, not an addition). Cost: GetServiceQuota, then, when it answers,
-DescribeInstanceTypes (the requested type, plus any running type whose vCPUs the instance itself
-does not report) and DescribeInstances (pending and running, one page per 1,000).
+DescribeInstances (pending and running, one page per 1,000) and, only for types outside
+KNOWN_TYPE_VCPUS, DescribeInstanceTypes (the requested type, plus any running type whose vCPUs
+the instance itself does not report).
 """
 from __future__ import annotations
 
@@ -36,6 +37,18 @@ QUOTA_WARNING_SHARE = 0.8
 COUNTED_STATES = ("pending", "running")
 # DescribeInstanceTypes takes at most 100 types per request.
 TYPES_PER_CALL = 100
+# The default vCPUs of the types OSWorld VMs usually run on. A type's vCPU count is fixed when
+# AWS introduces it, so knowing these saves the launch a DescribeInstanceTypes; any other type
+# is asked for. Whether a type is offered at all is the instance_type check's business.
+KNOWN_TYPE_VCPUS: dict[str, int] = {
+    **{f"{family}.{size}": 2 for family in ("t3", "t3a") for size in ("nano", "micro", "small", "medium", "large")},
+    **{f"{family}.{size}": vcpus for family in ("t3", "t3a") for size, vcpus in (("xlarge", 4), ("2xlarge", 8))},
+    **{
+        f"{family}.{size}": vcpus
+        for family in ("m5", "m6i", "c5", "c6i", "r5", "r6i")
+        for size, vcpus in (("large", 2), ("xlarge", 4), ("2xlarge", 8), ("4xlarge", 16))
+    },
+}
 
 ERROR = "error"
 WARNING = "warning"
@@ -118,6 +131,14 @@ def instance_vcpus(instance: Mapping[str, Any]) -> int | None:
     return None
 
 
+def type_vcpus_of(aws: AWS, instance_types: Iterable[str]) -> dict[str, int]:
+    """The default vCPUs of each type: KNOWN_TYPE_VCPUS, then DescribeInstanceTypes for the rest (absent if AWS knows none)."""
+    wanted = set(instance_types)
+    found = {name: KNOWN_TYPE_VCPUS[name] for name in wanted if name in KNOWN_TYPE_VCPUS}
+    found.update(describe_type_vcpus(aws, sorted(wanted - set(found))))
+    return found
+
+
 def describe_type_vcpus(aws: AWS, instance_types: Sequence[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     wanted = sorted(set(instance_types))
@@ -147,7 +168,7 @@ def check_quota(aws: AWS, instance_type: str, count: int, variable: str, exclude
         return QuotaVerdict(WARNING, variable, f"{variable}: {reason}", skipped=reason)
     running = describe_instances(aws, filters(instance_state_name=list(COUNTED_STATES)))
     unknown = {str(item.get("InstanceType")) for item in running if instance_vcpus(item) is None and in_same_quota(str(item.get("InstanceType", "")), code)}
-    type_vcpus = describe_type_vcpus(aws, sorted(unknown | {instance_type}))
+    type_vcpus = type_vcpus_of(aws, unknown | {instance_type})
     if instance_type not in type_vcpus:
         return QuotaVerdict(ERROR, "osworld_instance_type", f"osworld_instance_type: {instance_type} is not an instance type known in {aws.region}")
     in_use = vcpus_in_use(running, code, type_vcpus, exclude_fleet)

@@ -7,6 +7,7 @@ import pytest
 
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.quota import (
     ERROR,
+    KNOWN_TYPE_VCPUS,
     STANDARD_VCPU_QUOTA,
     WARNING,
     quota_verdict,
@@ -78,3 +79,11 @@ def test_in_use_counts_the_quotas_families_and_not_the_fleet_being_scaled() -> N
     assert vcpus_in_use(running, STANDARD_VCPU_QUOTA, vcpus, exclude_fleet="default") == 2 + 4
     assert vcpus_in_use(running, STANDARD_VCPU_QUOTA, vcpus, exclude_fleet=None) == 2 + 4 + 2
     assert vcpus_in_use(running, STANDARD_VCPU_QUOTA, vcpus, exclude_fleet="other") == 2 + 4 + 2
+
+
+def test_the_known_vcpus_are_those_of_the_ec2_catalogue() -> None:
+    """KNOWN_TYPE_VCPUS saves a DescribeInstanceTypes; moto ships AWS's instance type catalogue to hold it to."""
+    from moto.ec2.models.instance_types import INSTANCE_TYPES
+
+    catalogue = {name: INSTANCE_TYPES[name]["VCpuInfo"]["DefaultVCpus"] for name in KNOWN_TYPE_VCPUS if name in INSTANCE_TYPES}
+    assert catalogue == KNOWN_TYPE_VCPUS
