@@ -8,6 +8,8 @@ specs' documentation shows the same values, and a unit test holds the two togeth
 from __future__ import annotations
 
 import copy
+import os
+import posixpath
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +33,12 @@ DEFAULT_ADMIN_CIDRS = ("0.0.0.0/0",)
 DEFAULT_MONITOR_PORT = 8080
 # How long a launch or a termination is waited for.
 DEFAULT_WAIT_TIMEOUT = 600
+# The IAM documents the collection ships, relative to its root.
+COLLECTION_FILES = {
+    "osworld_host_policy_file": "policies/host.json",
+    "osworld_ttl_scheduler_policy_file": "policies/ttl-scheduler.json",
+    "osworld_ttl_scheduler_trust_file": "policies/ttl-scheduler-trust.json",
+}
 
 
 def region() -> str:
@@ -55,10 +63,19 @@ ROLE_DEFAULTS: dict[str, Callable[[], Any]] = {
     "osworld_image_source_region": lambda: IMAGE_HOME_REGION,
     "osworld_fleet": lambda: DEFAULT_FLEET,
     "osworld_env_wait_timeout": lambda: DEFAULT_WAIT_TIMEOUT,
+    "osworld_manage_iam": lambda: True,
+    "osworld_host_instance_profile": lambda: True,
+    # An OSWorld shell that exported its .env names the network the way OSWorld's client reads it.
+    "osworld_subnet_id": lambda: os.environ.get("AWS_SUBNET_ID", ""),
+    "osworld_security_group_id": lambda: os.environ.get("AWS_SECURITY_GROUP_ID", ""),
 }
 
 
-def role_default(variable: str) -> Any:
+def role_default(variable: str, collection_root: str = "") -> Any:
+    """The shared default of `variable`; a file the collection ships is given below `collection_root`."""
+    if variable in COLLECTION_FILES:
+        return posixpath.join(collection_root, COLLECTION_FILES[variable])
     if variable not in ROLE_DEFAULTS:
-        raise OSWorldError(f"no shared default for '{variable}' (known: {', '.join(sorted(ROLE_DEFAULTS))})")
+        known = sorted([*ROLE_DEFAULTS, *COLLECTION_FILES])
+        raise OSWorldError(f"no shared default for '{variable}' (known: {', '.join(known)})")
     return ROLE_DEFAULTS[variable]()

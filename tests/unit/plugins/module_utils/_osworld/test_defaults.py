@@ -8,12 +8,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.defaults import DEFAULT_HOST_AMI, ROLE_DEFAULTS, role_default
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.defaults import COLLECTION_FILES, DEFAULT_HOST_AMI, ROLE_DEFAULTS, role_default
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.errors import OSWorldError
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.images import OFFICIAL_IMAGE_ID
 
 REPO = Path(__file__).resolve().parents[5]
 ROLES = sorted(path for path in (REPO / "roles").iterdir() if (path / "defaults" / "main.yml").exists())
+LOOKUP = REPO / "plugins" / "lookup" / "default.py"
+# Defaults read from the environment at run time: their documentation describes them instead.
+FROM_THE_ENVIRONMENT = {"osworld_region", "osworld_subnet_id", "osworld_security_group_id"}
 DOC_BLOCKS = re.compile(r'^(DOCUMENTATION|EXAMPLES|RETURN) = r"""\n.*?^"""', re.S | re.M)
 
 
@@ -42,12 +45,30 @@ def test_an_unknown_name_is_refused() -> None:
 def test_role_defaults_read_the_shared_ones_and_specs_document_them(role: Path) -> None:
     defaults = yaml.safe_load((role / "defaults" / "main.yml").read_text()) or {}
     specs = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())["argument_specs"]
-    for name in set(defaults) & set(ROLE_DEFAULTS):
+    for name in set(defaults) & {*ROLE_DEFAULTS, *COLLECTION_FILES}:
         assert defaults[name] == f"{{{{ lookup('osworld.aws.default', '{name}') }}}}", f"{role.name}: {name}"
         for entry, spec in specs.items():
             option = spec.get("options", {}).get(name)
-            if option and "default" in option and name != "osworld_region":
-                assert option["default"] == role_default(name), f"{role.name} {entry}: {name}'s documented default"
+            if option and "default" in option and name not in FROM_THE_ENVIRONMENT:
+                assert option["default"] == role_default(name, "<collection>"), f"{role.name} {entry}: {name}'s documented default"
+
+
+def test_the_lookup_documents_every_shared_default() -> None:
+    documented = yaml.safe_load(LOOKUP.read_text().split('DOCUMENTATION = r"""')[1].split('"""')[0])["options"]["_terms"]["description"]
+    assert re.findall(r"V\((osworld_\w+)\)", documented) == sorted({*ROLE_DEFAULTS, *COLLECTION_FILES})
+
+
+def test_the_policy_files_are_the_collections_own() -> None:
+    for name in COLLECTION_FILES:
+        assert Path(role_default(name, str(REPO))).is_file(), name
+
+
+def test_the_network_follows_an_exported_osworld_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_SUBNET_ID", raising=False)
+    assert role_default("osworld_subnet_id") == ""
+    monkeypatch.setenv("AWS_SUBNET_ID", "subnet-0123456789abcdef0")
+    monkeypatch.setenv("AWS_SECURITY_GROUP_ID", "sg-0123456789abcdef0")
+    assert (role_default("osworld_subnet_id"), role_default("osworld_security_group_id")) == ("subnet-0123456789abcdef0", "sg-0123456789abcdef0")
 
 
 def code_files() -> list[Path]:
