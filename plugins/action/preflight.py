@@ -37,8 +37,11 @@ class ActionModule(ActionBase):
         validated = ArgumentSpecValidator({**CONNECTION_ARGUMENT_SPEC, **preflight_argument_spec()}).validate(dict(self._task.args))
         if validated.error_messages:
             return None
+        # The module would see the task's `environment:` over the controller's; so must these checks.
+        task_environment: dict[str, str] = {}
+        self._compute_environment_string(task_environment)
         try:
-            run = check_preflight_inputs(validated.validated_parameters, os.environ)
+            run = check_preflight_inputs(validated.validated_parameters, {**os.environ, **task_environment})
         except OSWorldError:
             return None
         return None if run.needs_aws else run.outcome()

@@ -263,3 +263,21 @@ def test_input_checks_alone_run_in_the_controller_and_aws_checks_in_the_module(a
     image = preflight_result(aws.playbook(preflight_only(tmp_path), {"osworld_preflight_checks": ["image"]}))
     assert "invocation" in image and image["checks"] == ["common", "image_map", "image"]
     assert aws.proxy.actions() == ["DescribeImages"]
+
+
+def test_input_checks_in_the_controller_read_the_tasks_environment_as_the_module_would(aws: AWSHarness, tmp_path: Path) -> None:
+    """A module process gets the task's `environment:` over the controller's; the action plugin's
+    checks must see the same: the region and the exported subnet come from it here."""
+    subnet = "subnet-0123456789abcdef0"
+    playbook = tmp_path / "environment.yml"
+    playbook.write_text(
+        "- name: Preflight with a task environment\n  hosts: localhost\n  connection: local\n  gather_facts: false\n  tasks:\n"
+        "    - name: Check the inputs\n      osworld.aws.preflight:\n        checks: [fleet_inputs]\n"
+        f"        subnet_id: {subnet}\n      environment:\n        AWS_REGION: nowhere\n        AWS_SUBNET_ID: {subnet}\n"
+    )
+    run = aws.playbook(str(playbook))
+    (result,) = [task["hosts"]["localhost"] for play in run.output["plays"] for task in play["tasks"]]
+    assert "invocation" not in result, "ran as a module, not in the controller"
+    assert "osworld_region: 'nowhere' is not an AWS region name" in result["msg"], result["msg"]
+    assert result["notices"] == [f"adopting {subnet} from AWS_SUBNET_ID"]
+    assert aws.proxy.actions() == []

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import os
 import posixpath
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .aws import env_region
@@ -33,6 +33,9 @@ DEFAULT_ADMIN_CIDRS = ("0.0.0.0/0",)
 DEFAULT_MONITOR_PORT = 8080
 # How long a launch or a termination is waited for.
 DEFAULT_WAIT_TIMEOUT = 600
+# The variables of OSWorld's .env that name the network its VMs launch into.
+SUBNET_ENV = "AWS_SUBNET_ID"
+SECURITY_GROUP_ENV = "AWS_SECURITY_GROUP_ID"
 # The IAM documents the collection ships, relative to its root.
 COLLECTION_FILES = {
     "osworld_host_policy_file": "policies/host.json",
@@ -41,9 +44,9 @@ COLLECTION_FILES = {
 }
 
 
-def region() -> str:
+def region(environ: Mapping[str, str] | None = None) -> str:
     """The guide's DEFAULT_REGION: AWS_REGION, then AWS_DEFAULT_REGION, then us-east-1 (as boto3 reads them)."""
-    return env_region() or DEFAULT_REGION
+    return env_region(environ) or DEFAULT_REGION
 
 
 ROLE_DEFAULTS: dict[str, Callable[[], Any]] = {
@@ -66,8 +69,8 @@ ROLE_DEFAULTS: dict[str, Callable[[], Any]] = {
     "osworld_manage_iam": lambda: True,
     "osworld_host_instance_profile": lambda: True,
     # An OSWorld shell that exported its .env names the network the way OSWorld's client reads it.
-    "osworld_subnet_id": lambda: os.environ.get("AWS_SUBNET_ID", ""),
-    "osworld_security_group_id": lambda: os.environ.get("AWS_SECURITY_GROUP_ID", ""),
+    "osworld_subnet_id": lambda: os.environ.get(SUBNET_ENV, ""),
+    "osworld_security_group_id": lambda: os.environ.get(SECURITY_GROUP_ENV, ""),
 }
 
 

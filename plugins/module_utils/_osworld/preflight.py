@@ -48,6 +48,8 @@ from .defaults import (
     DEFAULT_SUBNET_CIDR,
     DEFAULT_TTL_MINUTES,
     DEFAULT_VPC_CIDR,
+    SECURITY_GROUP_ENV,
+    SUBNET_ENV,
 )
 from .errors import OSWorldError
 from .image_copy import CopySpec, check_copy
@@ -138,8 +140,8 @@ def expand_checks(requested: Iterable[str]) -> list[str]:
 
 # Variables whose playbook default is read from the shell: OSWorld's guide tells users to export them.
 ENVIRONMENT_DEFAULTS = (
-    ("subnet_id", "AWS_SUBNET_ID", "adopting {value} from AWS_SUBNET_ID"),
-    ("security_group_id", "AWS_SECURITY_GROUP_ID", "using security group {value} from AWS_SECURITY_GROUP_ID"),
+    ("subnet_id", SUBNET_ENV, f"adopting {{value}} from {SUBNET_ENV}"),
+    ("security_group_id", SECURITY_GROUP_ENV, f"using security group {{value}} from {SECURITY_GROUP_ENV}"),
 )
 
 

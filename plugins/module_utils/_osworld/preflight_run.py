@@ -60,7 +60,7 @@ def check_preflight_inputs(params: Mapping[str, Any], environ: Mapping[str, str]
     Raises OptionsError for options that fail their own checks."""
     inputs = PreflightInput.from_params(
         params,
-        region=params.get("region") or default_region(),
+        region=params.get("region") or default_region(environ),
         key_name=params.get("key_name") or (DEFAULT_KEY_NAME if params.get("key_create") else None),
     )
     host = HostInput.from_params(params)
