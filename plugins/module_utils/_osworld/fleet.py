@@ -11,8 +11,8 @@ count. Costs, whatever the size of the fleet (up to the API batch limits of inst
   group, DescribeSubnets and DescribeSecurityGroups, DescribeInstanceTypeOfferings in the subnet's
   zone, DescribeKeyPairs with a key, DescribeImages, GetServiceQuota and, where it answers,
   DescribeInstances for what else runs, and DescribeInstanceTypes for a type quota.py does not
-  list), 1 RunInstances, 1 DescribeInstances
-  by the fleet's tags per poll until running, the last of which is the re-count;
+  list), 1 RunInstances, 1 DescribeInstances by the fleet's tags per poll until running, the last
+  of which is the re-count;
 - a scale-down or teardown: 1 DescribeInstances, 1 TerminateInstances, 1 DescribeInstances per
   poll until terminated.
 """
