@@ -18,14 +18,16 @@ author: OSWorld AWS maintainers (@osworld-aws)
 options:
   _terms:
     description: >-
-      Variable names: V(osworld_admin_cidrs), V(osworld_env_wait_timeout), V(osworld_fleet),
-      V(osworld_host_ami), V(osworld_host_instance_profile), V(osworld_host_instance_type),
-      V(osworld_host_policy_file), V(osworld_host_volume_size), V(osworld_image_id_map),
-      V(osworld_image_source_region), V(osworld_instance_type), V(osworld_manage_iam),
-      V(osworld_monitor_port), V(osworld_name_prefix), V(osworld_region), V(osworld_screen_size),
-      V(osworld_security_group_id), V(osworld_subnet_cidr), V(osworld_subnet_id),
-      V(osworld_ttl_minutes), V(osworld_ttl_scheduler_policy_file),
-      V(osworld_ttl_scheduler_trust_file), V(osworld_vpc_cidr).
+      Variable names: V(osworld_admin_cidrs), V(osworld_enable_ttl), V(osworld_env_count),
+      V(osworld_env_wait_timeout), V(osworld_fleet), V(osworld_host_ami),
+      V(osworld_host_instance_profile), V(osworld_host_instance_type), V(osworld_host_launch),
+      V(osworld_host_policy_file), V(osworld_host_volume_size), V(osworld_image_copy),
+      V(osworld_image_id_map), V(osworld_image_source_region), V(osworld_instance_type),
+      V(osworld_key_create), V(osworld_manage_iam), V(osworld_monitor_port), V(osworld_name_prefix),
+      V(osworld_region), V(osworld_screen_size), V(osworld_security_group_id),
+      V(osworld_subnet_cidr), V(osworld_subnet_id), V(osworld_ttl_minutes),
+      V(osworld_ttl_scheduler_policy_file), V(osworld_ttl_scheduler_trust_file),
+      V(osworld_vpc_cidr).
     required: true
     type: list
     elements: str

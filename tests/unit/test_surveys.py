@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.defaults import role_default
 from tests.support.awx_survey import answer_errors, applied_defaults, spec_errors
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,10 +34,13 @@ def role_options() -> dict[str, dict[str, Any]]:
 
 
 def role_defaults() -> dict[str, list[Any]]:
-    """Literal (untemplated) values of each variable in the roles' defaults/main.yml."""
+    """The values of each variable in the roles' defaults/main.yml: literal ones, and the shared
+    ones the osworld.aws.default lookup gives (other templated values are left out)."""
     values: dict[str, list[Any]] = {}
     for defaults_file in sorted(REPO.glob("roles/*/defaults/main.yml")):
         for name, value in (yaml.safe_load(defaults_file.read_text()) or {}).items():
+            if value == f"{{{{ lookup('osworld.aws.default', '{name}') }}}}":
+                value = role_default(name, str(REPO))
             if not (isinstance(value, str) and "{{" in value):
                 values.setdefault(name, []).append(value)
     return values

@@ -68,6 +68,12 @@ ROLE_DEFAULTS: dict[str, Callable[[], Any]] = {
     "osworld_env_wait_timeout": lambda: DEFAULT_WAIT_TIMEOUT,
     "osworld_manage_iam": lambda: True,
     "osworld_host_instance_profile": lambda: True,
+    # What provision.yml and envs.yml do unless asked: no host, no TTL, no VM, no key, no AMI copy.
+    "osworld_host_launch": lambda: False,
+    "osworld_enable_ttl": lambda: False,
+    "osworld_env_count": lambda: 0,
+    "osworld_key_create": lambda: False,
+    "osworld_image_copy": lambda: False,
     # An OSWorld shell that exported its .env names the network the way OSWorld's client reads it.
     "osworld_subnet_id": lambda: os.environ.get(SUBNET_ENV, ""),
     "osworld_security_group_id": lambda: os.environ.get(SECURITY_GROUP_ENV, ""),
