@@ -13,8 +13,12 @@ start, ansible's controller and the module processes alike, imports this file fi
   Here it is kept in tests/output/module-bytecode, keyed by the source and the interpreter's
   bytecode version, and each code object gets back the path it was imported from this time, which
   tracebacks and ansible's deprecation messages read.
+- Each module process parses botocore's JSON models for every client it creates, EC2's alone 4 MB
+  gzipped: the largest single cost in a profile of provision.yml's processes. Here what botocore's
+  JSON loader returns is kept as a pickle in tests/output/botocore-models, keyed by the file's path,
+  size and mtime (a reinstall of botocore writes new ones).
 
-What runs is unchanged: the same payload, the same bytecode. The benchmarks leave this out, so
+What runs is unchanged: the same payload, the same bytecode, the same parsed models. The benchmarks leave this out, so
 that their times are what a user's runs take.
 """
 from __future__ import annotations
@@ -25,6 +29,7 @@ import importlib.machinery
 import importlib.util
 import marshal
 import os
+import pickle
 import shutil
 import sys
 import types
@@ -38,6 +43,7 @@ Compiler = Callable[[str, bytes], "types.CodeType | None"]
 REPO = Path(__file__).resolve().parents[3]
 OUTPUT = REPO / "tests" / "output"
 BYTECODE_DIR = OUTPUT / "module-bytecode"
+MODELS_DIR = OUTPUT / "botocore-models"
 PAYLOAD_ROOT = OUTPUT / "ansiballz"
 
 
@@ -60,18 +66,53 @@ def caching(compile_source: Compiler, cache_dir: str) -> Compiler:
             pass
         code = compile_source(pathname, source)
         if code is not None:
-            # Written aside and renamed: a process killed mid-write (the fault tests kill some)
-            # leaves no half-written entry for the next one to read.
-            partial = f"{path}.{os.getpid()}"
-            try:
-                with open(partial, "wb") as fresh:
-                    marshal.dump(code, fresh)
-                os.replace(partial, path)
-            except OSError:
-                pass
+            keep(path, marshal.dumps(code))
         return code
 
     return compile_cached
+
+
+def keep(path: str, content: bytes) -> None:
+    """Written aside and renamed: a process killed mid-write (the fault tests kill some) leaves no
+    half-written entry for the next one to read."""
+    partial = f"{path}.{os.getpid()}"
+    try:
+        with open(partial, "wb") as fresh:
+            fresh.write(content)
+        os.replace(partial, path)
+    except OSError:
+        pass
+
+
+JSONLoad = Callable[[Any, str, Any], Any]
+
+
+def parsed_once(load_file: JSONLoad, cache_dir: str) -> JSONLoad:
+    """botocore's JSONFileLoader._load_file(full_path, open_method), keeping what it returns."""
+
+    def load_cached(loader: Any, full_path: str, open_method: Any) -> Any:
+        try:
+            status = os.stat(full_path)
+        except OSError:
+            return load_file(loader, full_path, open_method)
+        key = hashlib.blake2b(f"{full_path}\0{status.st_mtime_ns}\0{status.st_size}".encode(), digest_size=20).hexdigest()
+        path = os.path.join(cache_dir, key)
+        try:
+            with open(path, "rb") as cached:
+                return pickle.load(cached)
+        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError):
+            pass
+        data = load_file(loader, full_path, open_method)
+        if data is not None:
+            keep(path, pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
+        return data
+
+    return load_cached
+
+
+def keep_parsed_models(loaders: types.ModuleType) -> None:
+    json_loader = getattr(loaders, "JSONFileLoader")
+    setattr(json_loader, "_load_file", parsed_once(json_loader._load_file, str(MODELS_DIR)))
 
 
 def sources_key(source_roots: Sequence[Path], install_markers: Sequence[Path]) -> str:
@@ -156,6 +197,8 @@ def install() -> None:
         BYTECODE_DIR.mkdir(parents=True, exist_ok=True)
         setattr(zipimport, "_compile_source", caching(compile_source, str(BYTECODE_DIR)))
     sys.meta_path.insert(0, AfterImport("ansible.executor.module_common", keep_payloads))
+    MODELS_DIR.mkdir(parents=True, exist_ok=True)
+    sys.meta_path.insert(0, AfterImport("botocore.loaders", keep_parsed_models))
 
 
 # Only as Python's own sitecustomize: the unit tests import this file under its package name.

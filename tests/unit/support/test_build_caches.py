@@ -2,16 +2,19 @@
 from __future__ import annotations
 
 import importlib
+import json
 import sys
 import types
 import zipfile
 import zipimport
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.support.build_caches.sitecustomize import AfterImport, LocalTmpOverride, caching, payload_dir, sources_key
+from tests.support.build_caches.sitecustomize import AfterImport, LocalTmpOverride, caching, parsed_once, payload_dir, sources_key
 
 SOURCE = b"def outer():\n    def inner():\n        raise ValueError('from inner')\n    return inner\n"
 
@@ -120,3 +123,29 @@ def test_a_new_key_gets_its_own_directory_and_older_keys_go(tmp_path: Path) -> N
     (tmp_path / "new-key" / "ansiballz_cache").mkdir()
     assert payload_dir(tmp_path, "new-key") == str(tmp_path / "new-key")
     assert (tmp_path / "new-key" / "ansiballz_cache").is_dir()
+
+
+def test_a_botocore_model_is_parsed_once_per_file_version_and_comes_back_as_botocore_built_it(tmp_path: Path) -> None:
+    parsed: list[str] = []
+
+    def load_file(loader: object, full_path: str, open_method: Callable[..., Any]) -> Any:
+        if not Path(full_path).is_file():  # as botocore's: a missing file is None
+            return None
+        parsed.append(full_path)
+        with open_method(full_path, "rb") as source:
+            return json.loads(source.read().decode("utf-8"), object_pairs_hook=OrderedDict)
+
+    (tmp_path / "cache").mkdir()
+    model = tmp_path / "service-2.json"
+    model.write_text('{"operations": {"B": 1, "A": 2}}')
+    load = parsed_once(load_file, str(tmp_path / "cache"))
+    first, second = load(None, str(model), open), load(None, str(model), open)
+    assert parsed == [str(model)]
+    assert second == first and isinstance(second, OrderedDict) and list(second["operations"]) == ["B", "A"]
+
+    model.write_text('{"operations": {"C": 3}}')
+    assert load(None, str(model), open) == {"operations": {"C": 3}} and len(parsed) == 2
+    for entry in (tmp_path / "cache").iterdir():
+        entry.write_bytes(b"\x00")
+    assert load(None, str(model), open) == {"operations": {"C": 3}} and len(parsed) == 3
+    assert load(None, str(tmp_path / "absent.json"), open) is None
