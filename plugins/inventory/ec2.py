@@ -122,13 +122,17 @@ from typing import TYPE_CHECKING, Any
 from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.errors import OSWorldError
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.validation import validate_region
+
 if TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import AWS, ConnectionParams
     from ansible_collections.osworld.aws.plugins.module_utils._osworld.inventory import Host, Query
 
-# The AWS code is imported where it is used, not here: ansible imports every inventory plugin that
-# ansible.cfg enables in every run, playbooks that never read an osworld_ec2.yml included, and
-# importing it would cost each of them about 40 ms of CPU.
+# The AWS code (aws.py, inventory.py and what they import) is imported where it is used, not here:
+# ansible imports every inventory plugin that ansible.cfg enables in every run, playbooks that
+# never read an osworld_ec2.yml included, and importing it would cost each of them about 40 ms of
+# CPU. errors.py and validation.py need only the standard library.
 
 CONFIG_SUFFIXES = ("osworld_ec2.yml", "osworld_ec2.yaml")
 
@@ -141,7 +145,6 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def parse(self, inventory: Any, loader: Any, path: str, cache: bool = True) -> None:
         from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import HAS_BOTO3
-        from ansible_collections.osworld.aws.plugins.module_utils._osworld.errors import OSWorldError
         from ansible_collections.osworld.aws.plugins.module_utils._osworld.inventory import Query
 
         super().parse(inventory, loader, path, cache)
@@ -173,7 +176,6 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _connect(self, region: str) -> AWS:
         from ansible_collections.osworld.aws.plugins.module_utils._osworld.aws import AWS
-        from ansible_collections.osworld.aws.plugins.module_utils._osworld.errors import OSWorldError
         from ansible_collections.osworld.aws.plugins.module_utils._osworld.inventory import InventoryError
 
         try:
@@ -198,8 +200,6 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return f"{self.get_cache_key(path)}_{identity}"
 
     def _regions(self) -> list[str]:
-        from ansible_collections.osworld.aws.plugins.module_utils._osworld.errors import OSWorldError
-        from ansible_collections.osworld.aws.plugins.module_utils._osworld.validation import validate_region
 
         regions = list(dict.fromkeys(str(region).strip() for region in self.get_option("regions") or () if region))
         if not regions:
