@@ -270,6 +270,21 @@ def test_host_iam_writes_nothing_to_a_foreign_role_and_plans_in_check_mode(aws: 
     assert TTL_ROLE not in role_names(aws)
 
 
+def test_the_host_role_of_another_stack_may_pass_that_stacks_scheduler_role(aws: AWSHarness, tmp_path: Path) -> None:
+    playbook = tmp_path / "host_iam.yml"
+    playbook.write_text(
+        "- name: host_iam on its own\n  hosts: localhost\n  connection: local\n  gather_facts: false\n  tasks:\n"
+        "    - name: The host's role and profile of stack lab\n      osworld.aws.host_iam:\n"
+        "        region: us-east-1\n        stack: lab\n        host_instance_profile: true\n"
+        f"        host_policy_file: {REPO / 'policies' / 'host.json'}\n"
+    )
+    run = aws.playbook(str(playbook))
+    assert run.rc == 0, run.failure_messages()
+    policy = inline_policy(aws, "lab-host-us-east-1")
+    (passed,) = [statement["Resource"] for statement in policy["Statement"] if statement["Action"] == "iam:PassRole"]
+    assert passed == "arn:aws:iam::*:role/lab-ttl-scheduler-*"
+
+
 def make_checkout(root: Path, env_text: str = "") -> Path:
     (root / "desktop_env").mkdir(parents=True)
     (root / "monitor").mkdir()

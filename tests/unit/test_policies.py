@@ -18,7 +18,7 @@ import pytest
 from moto.iam.policy_validation import IAMPolicyDocumentValidator, IAMTrustPolicyDocumentValidator
 
 from ansible_collections.osworld.aws.plugins.module_utils._osworld.errors import OSWorldError
-from ansible_collections.osworld.aws.plugins.module_utils._osworld.policies import for_regions
+from ansible_collections.osworld.aws.plugins.module_utils._osworld.policies import for_regions, for_stack
 from tests.support.policy_lint import unexplained
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
@@ -271,3 +271,13 @@ def test_for_regions_names_every_bad_region(regions: list[str] | str, named: str
     with pytest.raises(OSWorldError) as raised:
         for_regions(load("operator.json"), regions)
     assert raised.value.message.startswith("osworld_policy_regions: ") and named in raised.value.message
+
+
+def test_for_stack_renames_only_the_default_stacks_role_arns() -> None:
+    operator = load("operator.json")
+    made = for_stack(operator, "lab")
+    before = [resource for statement in statements(operator) for resource in listed(statement["Resource"])]
+    after = [resource for statement in statements(made) for resource in listed(statement["Resource"])]
+    renamed = [(old, new) for old, new in zip(before, after) if old != new]
+    assert renamed and all(old.startswith("arn:aws:iam::*:role/osworld-") and new == old.replace("role/osworld-", "role/lab-") for old, new in renamed)
+    assert for_stack(operator, "osworld") == operator and load("operator.json") == operator

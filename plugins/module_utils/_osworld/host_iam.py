@@ -17,6 +17,7 @@ from typing import Any
 from .aws import AWS
 from .errors import OSWorldError
 from .options import Options, blank_is_none, extra_tags_option, option, stack_option
+from .policies import for_stack
 from .stack import admin_iam_arn
 from .tags import STACK_KEY, is_stack_owned, stack_tags, tag_dict, tag_list
 
@@ -107,7 +108,7 @@ def wanted_roles(spec: HostIAMSpec, region: str) -> list[WantedRole]:
                 HOST_ROLE_DESCRIPTION,
                 EC2_TRUST,
                 HOST_POLICY_NAME,
-                read_document(str(spec.host_policy_file), "host_policy_file"),
+                for_stack(read_document(str(spec.host_policy_file), "host_policy_file"), spec.stack),
                 stack_tags(spec.stack, COMPONENT_HOST_ROLE, host_name, spec.extra_tags, role=HOST_ROLE),
             )
         )

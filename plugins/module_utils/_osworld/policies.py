@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .defaults import DEFAULT_NAME_PREFIX
 from .errors import OSWorldError
 from .validation import validate_region
 
 REGION_KEY = "aws:RequestedRegion"
+DEFAULT_STACK_ROLES = f"arn:aws:iam::*:role/{DEFAULT_NAME_PREFIX}-"
 
 
 def requested_regions(regions: str | Sequence[str], variable: str) -> list[str]:
@@ -43,3 +45,23 @@ def for_regions(document: dict[str, Any], regions: str | Sequence[str], variable
             if REGION_KEY in operator:
                 operator[REGION_KEY] = names[0] if len(names) == 1 else names
     return made
+
+
+def for_stack(document: Mapping[str, Any], stack: str) -> dict[str, Any]:
+    """The document with the IAM role ARNs of the default stack (role/osworld-...) naming this
+    stack's roles instead: host.json lets the host pass role/osworld-ttl-scheduler-*, and a stack
+    of another name has its own scheduler role."""
+    made = copy.deepcopy(dict(document))
+    for statement in made.get("Statement", []):
+        resources = statement.get("Resource")
+        if isinstance(resources, str):
+            statement["Resource"] = _renamed(resources, stack)
+        elif isinstance(resources, list):
+            statement["Resource"] = [_renamed(resource, stack) for resource in resources]
+    return made
+
+
+def _renamed(resource: Any, stack: str) -> Any:
+    if isinstance(resource, str) and resource.startswith(DEFAULT_STACK_ROLES):
+        return f"arn:aws:iam::*:role/{stack}-" + resource[len(DEFAULT_STACK_ROLES):]
+    return resource

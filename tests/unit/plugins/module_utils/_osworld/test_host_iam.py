@@ -63,6 +63,22 @@ def test_names_hold_the_region_and_the_roles_carry_the_shipped_documents() -> No
     assert wanted_roles(spec(), "eu-west-1") == []
 
 
+def passed_roles(policy: dict[str, Any]) -> list[Any]:
+    return [statement["Resource"] for statement in policy["Statement"] if statement["Action"] == "iam:PassRole"]
+
+
+def test_the_host_of_any_stack_may_pass_its_own_scheduler_role_and_no_other() -> None:
+    (default,) = wanted_roles(spec(host_instance_profile=True), "eu-west-1")
+    (lab,) = wanted_roles(spec(host_instance_profile=True, stack="lab"), "eu-west-1")
+    assert passed_roles(default.policy) == ["arn:aws:iam::*:role/osworld-ttl-scheduler-*"]
+    assert passed_roles(lab.policy) == ["arn:aws:iam::*:role/lab-ttl-scheduler-*"]
+    (ttl,) = wanted_roles(spec(enable_ttl=True, stack="lab"), "eu-west-1")
+    assert ttl.name == "lab-ttl-scheduler-eu-west-1"
+    # Only the role ARNs change; the rest of the shipped document is written as it is.
+    others = [statement for statement in lab.policy["Statement"] if statement["Action"] != "iam:PassRole"]
+    assert others == [statement for statement in default.policy["Statement"] if statement["Action"] != "iam:PassRole"]
+
+
 def test_the_older_policy_form_carries_its_own_trust() -> None:
     trust = {"Statement": [{"Principal": {"Service": "scheduler.amazonaws.com"}}]}
     own_trust = {"Statement": [{"Principal": {"Service": "other"}}]}
