@@ -47,6 +47,8 @@ def test_envs_alone_copies_and_keys_then_scaling_to_zero_makes_neither(aws: AWSH
     (copy,) = copies(aws)
     (vm,) = live_instances(aws.client(region=REGION))
     assert vm["ImageId"] == copy["ImageId"] and vm["KeyName"] == "osworld_key"
+    (made,) = up.task_results("Make sure key pair")
+    assert made["created"] and made["key_type"] == "ed25519"
 
 
 def test_image_playbook_copies_once_and_teardown_of_images_alone(aws: AWSHarness) -> None:

@@ -125,6 +125,8 @@ def ensure_key_pair(aws: AWS, spec: KeySpec, check_mode: bool, hide: Hide) -> di
         made = aws.call("ec2", "import_key_pair", KeyName=spec.name, PublicKeyMaterial=material, TagSpecifications=tags)
     else:
         made = aws.call("ec2", "create_key_pair", KeyName=spec.name, KeyType=KEY_TYPE, KeyFormat="pem", TagSpecifications=tags)
+        # CreateKeyPair answers without the type it was asked for.
+        made.setdefault("KeyType", KEY_TYPE)
         private_key = str(made.pop("KeyMaterial"))
         hide(private_key)
         path = key_file_path(spec.key_file, spec.name, aws.region)
