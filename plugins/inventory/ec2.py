@@ -48,15 +48,16 @@ options:
     description:
       - The AWS regions to list, queried concurrently.
       - Defaults to the variable C(osworld_region) (for example C(-e osworld_region=eu-west-1)), then
-        the E(AWS_REGION) or E(AWS_DEFAULT_REGION) environment variable, then C(us-east-1).
+        the E(AWS_REGION) environment variable, else E(AWS_DEFAULT_REGION), then C(us-east-1).
     type: list
     elements: str
     default: [us-east-1]
     vars:
       - name: osworld_region
+    # Ansible takes the last variable of this list that is set: AWS_REGION wins, as in botocore.
     env:
-      - name: AWS_REGION
       - name: AWS_DEFAULT_REGION
+      - name: AWS_REGION
   instance_states:
     description: The instance states to list.
     type: list

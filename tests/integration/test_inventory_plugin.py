@@ -291,7 +291,8 @@ def test_two_regions_are_listed_together(aws: AWSHarness, stack: Stack) -> None:
     assert regions == {"us-east-1", "eu-west-1"}
 
     aws.proxy.clear()
-    only_west = listing(aws, write_config(aws.workdir, CONFIG, "west.osworld_ec2.yml"), env={"AWS_REGION": "eu-west-1"})
+    # AWS_REGION wins over AWS_DEFAULT_REGION, as in the modules and botocore.
+    only_west = listing(aws, write_config(aws.workdir, CONFIG, "west.osworld_ec2.yml"), env={"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "us-east-1"})
     assert set(only_west.hostvars) == {west_fleet, west_client}
     assert {call.region for call in aws.proxy.calls} == {"eu-west-1"}
 
