@@ -51,6 +51,19 @@ def test_envs_alone_copies_and_keys_then_scaling_to_zero_makes_neither(aws: AWSH
     assert made["created"] and made["key_type"] == "ed25519"
 
 
+def test_envs_checks_the_account_before_it_copies_the_ami_or_makes_a_key_pair(aws: AWSHarness, tmp_path: Path) -> None:
+    key_file = tmp_path / "k.pem"
+    assert aws.playbook("provision.yml", {"osworld_region": REGION, "osworld_image_id_map": {REGION: AMI}}, env=WEST).rc == 0
+    aws.proxy.clear()
+
+    run = aws.playbook("envs.yml", stack_vars(key_file, osworld_env_count=1, osworld_instance_type="t3.colossal"), env=WEST)
+    assert run.rc != 0
+    assert any("osworld_instance_type" in message and "t3.colossal" in message for message in run.failure_messages()), run.failure_messages()
+    assert aws.proxy.mutating_actions() == []
+    assert copies(aws) == [] and not key_file.exists()
+    assert aws.client(region=REGION).describe_key_pairs()["KeyPairs"] == []
+
+
 def test_image_playbook_copies_once_and_teardown_of_images_alone(aws: AWSHarness) -> None:
     image = {"osworld_region": REGION, "osworld_image_poll_interval": 1}
     first = aws.playbook("image.yml", image, env=WEST)
