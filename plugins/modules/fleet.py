@@ -28,7 +28,8 @@ description:
   - New VMs go into the subnet and env security group of O(stack) (or O(subnet_id) and
     O(security_group_id)) and record the stack as C(osworld:stack) and in their C(Name);
     O(extra_tags) go on the VMs, their volumes and interfaces.
-  - A run at the right count makes a single DescribeInstances call. The network lookup and the
+  - A run at the right count makes a single DescribeInstances call; with O(wait), members still pending (left by an
+    earlier run with O(wait=false)) are waited for, one DescribeInstances per poll. The network lookup and the
     launch checks happen only when VMs must be launched, before RunInstances and in one report that
     names the variable to fix (the subnet and the env security group exist and share a VPC, the
     instance type is offered in the subnet's zone, the key pair and the AMI exist, the fleet's count

@@ -62,9 +62,10 @@ options:
     type: int
     default: 3600
 notes:
-  - "Calls: none when the map has the region's AMI; with O(copy): 1 C(ec2:DescribeImages) when the copy exists;
-    else C(ec2:DescribeImages) in O(source_region), C(ec2:CopyImage), a C(ec2:DescribeImages) of the copy
-    (and C(ec2:CreateTags) when it came back untagged)."
+  - "Calls: none when the map has the region's AMI; with O(copy): 1 C(ec2:DescribeImages) for the stack's copy (all
+    when the copy exists); without one, then C(ec2:DescribeImages) in O(source_region), C(ec2:CopyImage), a
+    C(ec2:DescribeImages) of the copy (and C(ec2:CreateTags) when it came back untagged); with O(wait), 1
+    C(ec2:DescribeImages) per poll while the copy is pending."
   - "O(state=absent): C(ec2:DescribeImages) and C(ec2:DescribeSnapshots), then per copy found C(ec2:DeregisterImage), which
     deletes its snapshots too, and C(ec2:DeleteSnapshot) for a snapshot that call did not delete, or that is tagged as
     the stack's copy's and no image names any more (a run killed on an endpoint that ignores C(DeleteAssociatedSnapshots))."
@@ -120,6 +121,21 @@ source_region:
   description: The region the copy was made from.
   returned: when RV(image_copy)
   type: str
+name:
+  description: The copy's AMI name, C(<stack>-osworld-<screen size>-from-<source AMI>).
+  returned: when RV(image_copy)
+  type: str
+  sample: osworld-osworld-1920x1080-from-ami-0d23263edb96951d8
+region:
+  description: The region whose AMI this is.
+  returned: state=present
+  type: str
+  sample: eu-west-1
+screen_size:
+  description: O(screen_size).
+  returned: state=present
+  type: str
+  sample: "1920x1080"
 progress:
   description: One line per poll while waiting.
   returned: state=present

@@ -8,7 +8,8 @@ module: preflight
 short_description: Check an OSWorld deployment's inputs and AWS account before anything is created
 version_added: 0.1.0
 description:
-  - Runs first in every playbook of the collection. Checks the inputs without any AWS call, then,
+  - Runs first in the collection's playbooks, except C(evaluate.yml), which runs it after looking up the stack and
+    not at all with C(osworld_eval_state=absent), and C(policies.yml), which runs none. Checks the inputs without any AWS call, then,
     for the checks that need it, reads the account with a few describe calls. It never changes
     anything.
   - Every failure is one message that names the playbook variable to fix (C(osworld_region),
@@ -32,7 +33,7 @@ description:
     available in the region, the host type is offered in the subnet's zone, and with
     O(manage_iam=false) the roles an administrator made exist; with O(manage_iam=true) a role or
     instance profile of the stack's IAM names that exists carries the collection's tags for O(name_prefix))."
-  - Each AWS check implies the input checks it reads; on the happy path each makes one call.
+  - Each AWS check implies the input checks it reads; its calls on the happy path are listed in the notes.
   - A subnet or security group taken from the exported E(AWS_SUBNET_ID) or E(AWS_SECURITY_GROUP_ID)
     (the defaults of C(osworld_subnet_id) and C(osworld_security_group_id)) is named in RV(notices).
 author: OSWorld AWS maintainers (@osworld-aws)
@@ -190,10 +191,13 @@ options:
     default: true
 notes:
   - Calls on the happy path, at most one each, only for the checks requested
-    C(ec2:DescribeImages), C(ec2:DescribeSubnets) (or C(ec2:DescribeVpcs)) when a network is adopted,
-    C(ec2:DescribeInstanceTypeOfferings), C(ec2:DescribeKeyPairs) when O(key_name) is set,
+    C(ec2:DescribeImages) (two with O(image_copy), for a region the map lacks, while the stack has no copy
+    there yet; the stack's copy, then the source AMI in O(image_source_region)),
+    C(ec2:DescribeSubnets) (or C(ec2:DescribeVpcs)) when a network is adopted,
+    C(ec2:DescribeInstanceTypeOfferings), C(ec2:DescribeKeyPairs) when O(key_name) is set (or O(key_create)),
     C(servicequotas:GetServiceQuota) and C(ec2:DescribeInstances) when O(env_count) > 0, and C(ec2:DescribeInstanceTypes) too
-    for a type whose vCPUs the collection does not list (common t3, t3a, m5, m6i, c5, c6i, r5 and r6i sizes are listed),
+    for a type whose vCPUs the collection does not list (it lists t3 and t3a nano to 2xlarge, and m5, m6i, c5, c6i, r5 and r6i
+    large to 4xlarge),
     C(ec2:DescribeSecurityGroups) when O(security_group_id) is set; with O(host_launch), another
     C(ec2:DescribeImages) and C(ec2:DescribeInstanceTypeOfferings) for the host; for the host's
     IAM pieces, C(iam:GetRole) for each role and C(iam:GetInstanceProfile).
@@ -251,6 +255,11 @@ image_copy_needed:
   description: No copy of the stack exists in the region yet; one will be made.
   returned: with O(image_copy) when no copy exists
   type: bool
+image_copy_state:
+  description: The state of the stack's copy found in the region (C(available), or C(pending) for a copy still being made); RV(image_id) is then the copy's.
+  returned: with O(image_copy) when the map has no AMI for the region and screen size and the stack's copy exists
+  type: str
+  sample: available
 key_pair_planned:
   description: The key pair that does not exist yet and will be created (or imported).
   returned: with O(key_create) when the key pair is missing
@@ -259,6 +268,16 @@ availability_zone:
   description: The zone the VMs will launch in, when known (the adopted subnet's, or O(availability_zone)).
   returned: when known
   type: str
+vpc_id:
+  description: The VPC of O(subnet_id).
+  returned: when the network check found O(subnet_id)
+  type: str
+  sample: vpc-0123456789abcdef0
+subnet_cidr:
+  description: The CIDR block of O(subnet_id).
+  returned: when the network check found O(subnet_id)
+  type: str
+  sample: 172.31.0.0/20
 subnet_zone:
   description:
     - The first zone, by name, that offers O(instance_type), for a dedicated subnet that does not exist yet.
@@ -267,6 +286,26 @@ subnet_zone:
   returned: when O(availability_zone), O(vpc_id) and O(subnet_id) are all unset and the instance_type check ran
   type: str
   sample: us-east-1a
+vcpus_needed:
+  description: The vCPUs that O(env_count) VMs of O(instance_type) need.
+  returned: when the quota check ran with O(env_count) > 0 and was not skipped (see RV(skipped_checks))
+  type: int
+  sample: 20
+vcpus_in_use:
+  description: The vCPUs that pending and running instances of the quota's families already hold, the fleet's own VMs aside.
+  returned: when the quota check ran with O(env_count) > 0 and was not skipped (see RV(skipped_checks))
+  type: int
+  sample: 8
+vcpu_quota:
+  description: The On-Demand vCPU quota of the type's families in the region.
+  returned: when the quota check ran with O(env_count) > 0 and was not skipped (see RV(skipped_checks))
+  type: int
+  sample: 64
+vcpus_available:
+  description: RV(vcpu_quota) minus RV(vcpus_in_use), at least 0.
+  returned: when the quota check ran with O(env_count) > 0 and was not skipped (see RV(skipped_checks))
+  type: int
+  sample: 56
 host_root_device_name:
   description: The host AMI's root device, for the host's volume mapping.
   returned: when the host check ran with O(host_launch) and found the AMI

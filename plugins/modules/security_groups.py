@@ -49,7 +49,7 @@ options:
     elements: str
     default: ["0.0.0.0/0"]
   internal_cidr:
-    description: Source of the VPC-internal ports (80, 5000, 8006, 8080, 8081, 9222); the VPC's CIDR.
+    description: Source of the VPC-internal ports (80, 5000, 8006, 8080, 8081, 9222), such as the VPC's CIDR. Required with O(state=present).
     type: str
   monitor_port:
     description: The host's monitor dashboard port.
