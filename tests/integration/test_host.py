@@ -241,19 +241,26 @@ def test_provision_refuses_a_same_named_role_of_someone_else_before_creating_any
     assert iam.list_role_policies(RoleName=TTL_ROLE)["PolicyNames"] == []
 
 
+def host_iam_playbook(directory: Path, **options: Any) -> Path:
+    """A playbook of one osworld.aws.host_iam task in us-east-1, with the shipped host policy."""
+    arguments = {"region": "us-east-1", "host_policy_file": str(REPO / "policies" / "host.json"), **options}
+    task = {"name": "The host's IAM pieces", "osworld.aws.host_iam": arguments}
+    play = {"name": "host_iam on its own", "hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": [task]}
+    playbook = directory / "host_iam.yml"
+    playbook.write_text(json.dumps([play]))
+    return playbook
+
+
 def test_host_iam_writes_nothing_to_a_foreign_role_and_plans_in_check_mode(aws: AWSHarness, tmp_path: Path) -> None:
     iam = aws.client("iam")
     trust = {"Version": "2012-10-17", "Statement": []}
     iam.create_role(RoleName=HOST_ROLE, AssumeRolePolicyDocument=json.dumps(trust))
-    playbook = tmp_path / "host_iam.yml"
-    playbook.write_text(
-        "- name: host_iam on its own\n  hosts: localhost\n  connection: local\n  gather_facts: false\n  tasks:\n"
-        "    - name: The host's role and profile, and the TTL scheduler role\n      osworld.aws.host_iam:\n"
-        "        region: us-east-1\n"
-        "        host_instance_profile: '{{ host | default(true) }}'\n"
-        f"        host_policy_file: {REPO / 'policies' / 'host.json'}\n        enable_ttl: true\n"
-        f"        ttl_scheduler_policy_file: {REPO / 'policies' / 'ttl-scheduler.json'}\n"
-        f"        ttl_scheduler_trust_file: {REPO / 'policies' / 'ttl-scheduler-trust.json'}\n"
+    playbook = host_iam_playbook(
+        tmp_path,
+        host_instance_profile="{{ host | default(true) }}",
+        enable_ttl=True,
+        ttl_scheduler_policy_file=str(REPO / "policies" / "ttl-scheduler.json"),
+        ttl_scheduler_trust_file=str(REPO / "policies" / "ttl-scheduler-trust.json"),
     )
     refused = aws.playbook(str(playbook))
     (message,) = refused.failure_messages()
@@ -271,13 +278,7 @@ def test_host_iam_writes_nothing_to_a_foreign_role_and_plans_in_check_mode(aws: 
 
 
 def test_the_host_role_of_another_stack_may_pass_that_stacks_scheduler_role(aws: AWSHarness, tmp_path: Path) -> None:
-    playbook = tmp_path / "host_iam.yml"
-    playbook.write_text(
-        "- name: host_iam on its own\n  hosts: localhost\n  connection: local\n  gather_facts: false\n  tasks:\n"
-        "    - name: The host's role and profile of stack lab\n      osworld.aws.host_iam:\n"
-        "        region: us-east-1\n        stack: lab\n        host_instance_profile: true\n"
-        f"        host_policy_file: {REPO / 'policies' / 'host.json'}\n"
-    )
+    playbook = host_iam_playbook(tmp_path, stack="lab", host_instance_profile=True)
     run = aws.playbook(str(playbook))
     assert run.rc == 0, run.failure_messages()
     policy = inline_policy(aws, "lab-host-us-east-1")
