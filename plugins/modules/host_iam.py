@@ -37,7 +37,10 @@ options:
     type: bool
     default: false
   host_policy_file:
-    description: The host role's permissions, a JSON IAM policy (C(policies/host.json)); required with O(host_instance_profile=true).
+    description:
+      - The host role's permissions, a JSON IAM policy (C(policies/host.json)); required with O(host_instance_profile=true).
+      - Role ARNs of the default stack in it, C(arn:aws:iam::*:role/osworld-...), are written with O(stack) in place of C(osworld),
+        so that the host may pass its own stack's TTL scheduler role.
     type: path
   enable_ttl:
     description: The TTL scheduler role (C(osworld_enable_ttl)).
