@@ -47,8 +47,10 @@ def test_envs_alone_copies_and_keys_then_scaling_to_zero_makes_neither(aws: AWSH
     (copy,) = copies(aws)
     (vm,) = live_instances(aws.client(region=REGION))
     assert vm["ImageId"] == copy["ImageId"] and vm["KeyName"] == "osworld_key"
+    (pair,) = aws.client(region=REGION).describe_key_pairs(KeyNames=["osworld_key"])["KeyPairs"]
+    assert pair["KeyType"] == "ed25519" and tag_dict(pair.get("Tags"))["osworld:managed-by"] == "osworld.aws"
     (made,) = up.task_results("Make sure key pair")
-    assert made["created"] and made["key_type"] == "ed25519"
+    assert made["created"] and made["key_type"] == pair["KeyType"]
 
 
 def test_envs_checks_the_account_before_it_copies_the_ami_or_makes_a_key_pair(aws: AWSHarness, tmp_path: Path) -> None:
